@@ -1,0 +1,84 @@
+# SanctumTools: the two commands a newcomer needs are `make run` and `make test`.
+# Every install step lives here, so a fresh Debian/Ubuntu machine (as root) needs
+# nothing else; elsewhere the scripts say what to install.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG := $(CURDIR)/config.yaml
+
+# Debian packages some targets need beside the three servers.
+BENCH_PACKAGES := wrk
+
+export PATH := $(BIN):$(PATH)
+export SANCTUM_CONFIG := $(CONFIG)
+# psycopg must wait cooperatively under eventlet (see services/kit/db.py).
+export PSYCOPG_WAIT_FUNC := wait_select
+
+.PHONY: help deps system secrets migrate downgrade run test test-app test-infra test-ops bench shell lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@scripts/ensure-python.sh "$(PYTHON)" "$(VENV)"
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "[deps] installing Python dependencies into $(VENV)"
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -e '.[dev,infra,ops]'
+	@# eventlet warns on every import in every process; silence it by message, for the venv only.
+	@echo "import warnings; warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')" \
+		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sanctum_quiet_eventlet.pth"
+	@touch $@
+
+deps: $(STAMP) ## create the virtualenv and install pinned dependencies
+
+system: ## install/start PostgreSQL, Redis, RabbitMQ; create databases
+	@scripts/ensure-system.sh
+
+secrets: deps ## generate local development secrets under var/secrets (never committed)
+	@$(BIN)/python -m services.kit.secrets ensure
+
+migrate: deps system secrets ## migrate the database to head and declare message queues
+	@$(BIN)/alembic -c migrations/alembic.ini upgrade head
+	@$(BIN)/python -m services.kit.topology declare
+
+downgrade: deps system ## migrate the database down to base (drops every service schema)
+	@$(BIN)/alembic -c migrations/alembic.ini downgrade base
+
+run: migrate ## start every service and the gateway (Ctrl-C stops them)
+	@$(BIN)/python -m services.kit.stack
+
+shell: deps secrets ## nameko shell with the project's config: n.rpc.<service>.<method>(...)
+	@PYTHONSTARTUP=$(CURDIR)/services/kit/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
+
+test: deps secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
+	@$(MAKE) --no-print-directory test-app test-infra test-ops
+
+# The three suites run as separate pytest sessions: the app suite monkey-patches
+# with eventlet (tests/conftest.py), which Pulumi's asyncio/grpc runtime and the
+# backup tooling must not see.
+test-app:
+	@$(BIN)/pytest -q tests --ignore=tests/infra --ignore=tests/ops
+
+test-infra:
+	@scripts/test-infra.sh
+
+test-ops:
+	@scripts/test-ops.sh
+
+bench: migrate ## throughput, latency and memory figures (prints, never fails on speed)
+	@scripts/ensure-system.sh $(BENCH_PACKAGES)
+	@$(BIN)/python -m tests.bench
+
+lint: deps ## ruff over the Python code
+	@$(BIN)/ruff check services gateway backup migrations tests
+
+clean: ## remove the virtualenv and generated files (keeps var/secrets)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,7 @@
+"""RPC clients to the domain services, declared once for every route mixin."""
+
+from services.kit.rpc import RpcClient
+
+
+class ServiceClients:
+    users = RpcClient("user_management")

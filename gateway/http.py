@@ -1,0 +1,266 @@
+"""The gateway's HTTP entrypoint: JSON in, JSON out, errors as JSON.
+
+``@route(method, url, body=Schema, query=Schema, response=Schema, status=...)``
+does, before the handler runs: the Bearer token check (signature, claims and
+session revocation, all local: no RPC), the size limit, the content type, JSON
+parsing and schema validation (unknown fields refused). The handler receives a
+``Call`` with ``user_id``, ``body``, ``query``, ``client_ip`` and returns plain
+data, which is dumped through ``response``. Every failure becomes
+``{"error": code, "message": ..., "fields": {...}}`` with the right status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+
+from eventlet.event import Event
+from marshmallow import ValidationError
+from nameko.exceptions import RemoteError
+from nameko.extensions import SharedExtension
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Request, Response
+
+from services.kit import config, service_auth, tokens
+from services.kit.errors import (
+    RateLimited,
+    SanctumError,
+    ServiceAuthFailed,
+    ServiceUnavailable,
+    Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from services.kit.redis import RedisError
+from services.kit.redis import client as redis_client
+
+log = logging.getLogger(__name__)
+
+JSON_HEADERS = {
+    "Content-Type": "application/json",
+    # Health data: never stored by browsers or intermediaries.
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def gateway_settings() -> dict:
+    return config.section("GATEWAY")
+
+
+def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
+    body = "" if payload is None else json.dumps(payload, separators=(",", ":"))
+    return Response(body, status=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def error_response(error: SanctumError) -> Response:
+    headers = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="sanctumtools"'
+    return json_response(error.to_dict(), error.http_status, headers)
+
+
+HTTP_ERRORS = {
+    404: ("not_found", "No such endpoint."),
+    405: ("method_not_allowed", "This endpoint does not accept that method."),
+    413: ("payload_too_large", "The request body is too large."),
+}
+
+
+def http_error_response(exc: HTTPException) -> Response:
+    code, message = HTTP_ERRORS.get(exc.code, ("http_error", exc.description or "HTTP error."))
+    headers = {}
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return json_response({"error": code, "message": message}, exc.code or 500, headers)
+
+
+class JsonWsgiApp(WsgiApp):
+    """nameko's WSGI app, with unknown routes and methods answered in JSON."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        request.max_content_length = int(gateway_settings().get("MAX_BODY_BYTES", 65536))
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            response = http_error_response(exc)
+        return response(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        app = JsonWsgiApp(self)
+        hops = int(gateway_settings().get("TRUSTED_PROXY_HOPS", 0))
+        return ProxyFix(app, x_for=hops) if hops else app
+
+
+@dataclass
+class Identity:
+    user_id: str
+    session_id: str
+
+
+class TokenCheck(SharedExtension):
+    """Bearer token verification inside the gateway process."""
+
+    def setup(self):
+        self.verifier = tokens.TokenVerifier()
+        self.redis = redis_client()
+
+    def identify(self, request: Request) -> Identity:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("A Bearer access token is required.")
+        try:
+            claims = self.verifier.claims(token.strip())
+        except tokens.InvalidToken:
+            raise Unauthenticated("The access token is invalid or expired.") from None
+        if self._revoked(claims["sid"]):
+            raise Unauthenticated("This session has ended; log in again.")
+        return Identity(user_id=claims["sub"], session_id=claims["sid"])
+
+    def _revoked(self, session_id: str) -> bool:
+        try:
+            return bool(self.redis.exists(tokens.revoked_session_key(session_id)))
+        except RedisError:
+            # Availability over strictness: a person in crisis must still reach
+            # the API. Tokens live at most 15 minutes; refresh is checked in PostgreSQL.
+            log.warning("revocation list unavailable (Redis); token accepted on signature")
+            return False
+
+
+@dataclass
+class Call:
+    """What a route handler receives."""
+
+    request: Request
+    identity: Identity | None = None
+    body: dict | None = None
+    query: dict = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> str:
+        assert self.identity is not None, "route declared auth=False"
+        return self.identity.user_id
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote_addr or "unknown"
+
+
+def _field_errors(messages) -> dict:
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+class Route(HttpRequestHandler):
+    server = JsonWebServer()
+    token_check = TokenCheck()
+
+    def __init__(self, method, url, *, body=None, query=None, response=None, status=200,
+                 auth=True, tags=(), **kwargs):
+        super().__init__(method, url, **kwargs)
+        self.body_schema = body() if isinstance(body, type) else body
+        self.query_schema = query() if isinstance(query, type) else query
+        self.response_schema = response() if isinstance(response, type) else response
+        self.status = status
+        self.auth = auth
+        self.tags = tuple(tags)
+
+    # --- request side ----------------------------------------------------
+    def _read_body(self, request: Request) -> dict:
+        limit = request.max_content_length
+        if request.content_length is not None and limit and request.content_length > limit:
+            raise RequestEntityTooLarge()
+        if request.mimetype != "application/json":
+            raise UnsupportedMediaType()
+        raw = request.get_data(cache=True)
+        try:
+            data = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationFailed("The body is not valid JSON.", {"_body": ["Malformed JSON."]}) from None
+        if not isinstance(data, dict):
+            raise ValidationFailed("The body must be a JSON object.", {"_body": ["Expected a JSON object."]})
+        try:
+            return self.body_schema.load(data)
+        except ValidationError as exc:
+            raise ValidationFailed(fields=_field_errors(exc.messages)) from None
+
+    def _read_query(self, request: Request) -> dict:
+        try:
+            return self.query_schema.load(request.args.to_dict())
+        except ValidationError as exc:
+            raise ValidationFailed(fields=_field_errors(exc.messages)) from None
+
+    def build_call(self, request: Request) -> Call:
+        call = Call(request)
+        if self.auth:
+            call.identity = self.token_check.identify(request)
+        if self.body_schema is not None:
+            call.body = self._read_body(request)
+        if self.query_schema is not None:
+            call.query = self._read_query(request)
+        return call
+
+    # --- running the handler -----------------------------------------------
+    def handle_request(self, request):
+        request.shallow = False
+        try:
+            call = self.build_call(request)
+            context_data = service_auth.stamp({}, self.container.service_name)
+            args, kwargs = (call,), request.path_values
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(
+                self, args, kwargs, context_data=context_data,
+                handle_result=partial(self.handle_result, done),
+            )
+            result, exc_info = done.wait()
+            if exc_info is not None:
+                raise exc_info[1]
+            return self.response_from_result(result)
+        except Exception as exc:
+            return self.response_from_exception(exc)
+
+    def handle_result(self, done, worker_ctx, result, exc_info):
+        done.send((result, exc_info))
+        return result, exc_info
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        if result is None and self.status == 204:
+            return Response(status=204, headers={"Cache-Control": "no-store"})
+        if self.response_schema is not None:
+            result = self.response_schema.dump(result)
+        return json_response(result, self.status)
+
+    def response_from_exception(self, exc):
+        if isinstance(exc, ServiceAuthFailed):
+            log.error("internal call refused: service credential rejected")
+            exc = ServiceUnavailable()
+        if isinstance(exc, SanctumError):
+            return error_response(exc)
+        if isinstance(exc, HTTPException):
+            return http_error_response(exc)
+        if isinstance(exc, RemoteError):
+            log.error("remote error from a service: %s", exc.exc_type)
+        else:
+            log.exception("unexpected gateway error")
+        return json_response(
+            {"error": "internal_error", "message": "Something went wrong on our side."}, 500
+        )
+
+
+route = Route.decorator

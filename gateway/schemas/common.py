@@ -1,0 +1,91 @@
+"""Building blocks for request and response schemas.
+
+Requests are validated here, at the gateway; services receive the loaded plain
+dicts. Unknown fields are refused (marshmallow's RAISE), so a typo in a field
+name is an error, not silently dropped data.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+
+import phonenumbers
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+
+class Trimmed(fields.String):
+    """A string with surrounding whitespace removed before validation."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def text(max_length: int = 200, **kwargs) -> Trimmed:
+    return Trimmed(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def validate_phone(value: str) -> None:
+    if not E164.match(value):
+        raise ValidationError("Use E.164 format, e.g. +447911123456.")
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Not a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("Not a valid phone number.")
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _timezones():
+        raise ValidationError("Not an IANA time zone (e.g. Europe/London).")
+
+
+def validate_country(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError("Not an ISO 3166-1 alpha-2 country code (e.g. GB, US).")
+
+
+def validate_locale(value: str) -> None:
+    if not LOCALE.match(value):
+        raise ValidationError("Not a locale tag (e.g. en, en-GB).")
+
+
+def phone(**kwargs) -> Trimmed:
+    return Trimmed(validate=validate_phone, **kwargs)
+
+
+def email(**kwargs) -> fields.Email:
+    return fields.Email(validate=validate.Length(max=254), **kwargs)
+
+
+class RequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class PatchSchema(RequestSchema):
+    """Partial update: every field optional, but at least one must be given."""
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "_schema")
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "machine-readable code"})
+    message = fields.String(required=True)
+    field_errors = fields.Dict(
+        data_key="fields", keys=fields.String(),
+        metadata={"description": "field name -> list of messages"},
+    )

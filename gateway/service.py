@@ -1,0 +1,13 @@
+"""The HTTP gateway: the only public entry, a nameko @http service.
+
+It verifies tokens and validates input itself, then calls the domain services
+over RPC with plain dicts. Routes are grouped by domain in gateway/routes/.
+"""
+
+from gateway.routes.accounts import AccountRoutes
+from gateway.routes.people import PeopleRoutes
+from gateway.routes.system import SystemRoutes
+
+
+class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes):
+    name = "gateway"

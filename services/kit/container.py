@@ -1,0 +1,18 @@
+"""The service container every process uses (config SERVICE_CONTAINER_CLS).
+
+Its only addition to nameko's: each worker binds its call id and service name
+for the JSON log lines it writes.
+"""
+
+from nameko.containers import ServiceContainer
+
+from services.kit.logs import bind_call
+
+
+class KitContainer(ServiceContainer):
+    def _run_worker(self, worker_ctx, handle_result):
+        bind_call(worker_ctx.call_id, self.service_name)
+        try:
+            return super()._run_worker(worker_ctx, handle_result)
+        finally:
+            bind_call(None, None)

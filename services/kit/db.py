@@ -1,0 +1,181 @@
+"""PostgreSQL access: one SQLAlchemy session per worker, committed or rolled back
+with the worker, before the caller hears back.
+
+nameko replies to an RPC (and acks an event) *before* DependencyProvider
+``worker_result`` runs, so committing there could tell a client "201 Created"
+for a write that then fails. The kit's entrypoints instead call
+``before_response`` on every dependency that has it; ``Database`` commits there,
+and a failed commit becomes the worker's error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from weakref import WeakKeyDictionary
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from services.kit import config
+
+# psycopg's C wait function blocks the whole eventlet hub; the select-based one
+# yields. The env var only counts if set before psycopg is first imported.
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+from psycopg import waiting  # noqa: E402
+
+if waiting.wait is not waiting.wait_select:
+    waiting.wait = waiting.wait_select
+
+log = logging.getLogger(__name__)
+
+_engines: dict[tuple[str, int], Engine] = {}
+
+
+def check_cooperative_driver() -> None:
+    """Fail loudly if psycopg would block the eventlet hub."""
+    import eventlet.patcher
+
+    if eventlet.patcher.is_monkey_patched("socket") and waiting.wait is not waiting.wait_select:
+        raise RuntimeError(
+            "psycopg is using a blocking wait function under eventlet; set "
+            "PSYCOPG_WAIT_FUNC=wait_select before psycopg is imported"
+        )
+
+
+def database_url() -> str:
+    return config.get("DATABASE_URL")
+
+
+def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
+    """One engine (and pool) per process and URL; sized to the worker count."""
+    url = url or database_url()
+    size = pool_size or int(config.get("max_workers", 10)) + 2
+    key = (url, size)
+    if key not in _engines:
+        _engines[key] = create_engine(
+            url,
+            pool_size=size,
+            max_overflow=4,
+            pool_timeout=10,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            # Statement parameters carry health data: keep them out of errors/logs.
+            hide_parameters=True,
+        )
+    return _engines[key]
+
+
+class KitSession(Session):
+    """A Session that knows its service schema and runs hooks after commit."""
+
+    def __init__(self, *args, schema: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        self.finished = False
+        self._after_commit: list = []
+
+    def on_commit(self, callback) -> None:
+        """Run ``callback()`` once this worker's transaction has committed."""
+        self._after_commit.append(callback)
+
+    def claim_event(self, event_id: str, consumer: str) -> bool:
+        """Record that ``consumer`` handled ``event_id``; False if it already did.
+
+        Runs inside the handler's transaction, so the claim and the handler's
+        effects commit (or roll back) together. A concurrent duplicate waits on
+        the unique index and then sees the conflict.
+        """
+        result = self.execute(
+            text(
+                f'INSERT INTO "{self.schema}".processed_events (event_id, consumer) '
+                "VALUES (:event_id, :consumer) ON CONFLICT DO NOTHING"
+            ),
+            {"event_id": event_id, "consumer": consumer},
+        )
+        return result.rowcount == 1
+
+    def finish(self, exc_info):
+        """Commit (or roll back on error); return the worker's resulting exc_info."""
+        if self.finished:
+            return exc_info
+        self.finished = True
+        if exc_info is not None:
+            self.rollback()
+            return exc_info
+        try:
+            self.commit()
+        except Exception:
+            log.exception("commit failed")
+            self.rollback()
+            return sys.exc_info()
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit hook failed")
+        return None
+
+
+class Database(DependencyProvider):
+    """Inject a KitSession bound to this service's schema."""
+
+    def __init__(self, schema: str | None = None):
+        self.schema = schema
+
+    def setup(self):
+        self.schema = self.schema or self.container.service_name
+        check_cooperative_driver()
+        self.engine = get_engine(pool_size=int(config.get("max_workers", 10)) + 2)
+        self.sessions: WeakKeyDictionary = WeakKeyDictionary()
+
+    def get_dependency(self, worker_ctx):
+        session = KitSession(bind=self.engine, schema=self.schema, expire_on_commit=False)
+        self.sessions[worker_ctx] = session
+        return session
+
+    def before_response(self, worker_ctx, exc_info):
+        session = self.sessions.get(worker_ctx)
+        return exc_info if session is None else session.finish(exc_info)
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        # For entrypoints outside the kit (timers): commit here instead.
+        self.before_response(worker_ctx, exc_info)
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()
+
+    def stop(self):
+        self.engine.dispose()
+
+
+@contextmanager
+def session_scope(schema: str, engine: Engine | None = None):
+    """A transaction outside any worker (relays, CLIs, tests)."""
+    session = KitSession(bind=engine or get_engine(), schema=schema, expire_on_commit=False)
+    try:
+        yield session
+        error = session.finish(None)
+        if error is not None:
+            raise error[1]
+    except BaseException:
+        if not session.finished:
+            session.finish(sys.exc_info())
+        raise
+    finally:
+        session.close()
+
+
+def finish_transactions(container, worker_ctx, exc_info):
+    """Give every dependency with ``before_response`` the chance to commit."""
+    for provider in container.dependencies:
+        hook = getattr(provider, "before_response", None)
+        if hook is not None:
+            exc_info = hook(worker_ctx, exc_info)
+    return exc_info

@@ -1,0 +1,430 @@
+"""Events that are never lost and never take effect twice.
+
+Dispatch: ``self.events.dispatch("mood.shift.logged", data)`` writes a row to the
+service's ``outbox`` table inside the worker's transaction. A relay thread in
+the same process publishes committed rows (publisher confirms, mandatory
+routing) and marks them published, so a crash between commit and publish only
+delays the event. It may publish twice; handlers are idempotent.
+
+Handle: ``@event_handler("mood_tracking", "mood.shift.logged")`` consumes with
+these guarantees:
+- the envelope's ``event_id`` is claimed in ``processed_events`` in the same
+  transaction as the handler's effects, so a redelivered event is skipped;
+- the transaction commits before the message is acked;
+- a failing handler is retried after growing delays (one TTL queue per delay,
+  dead-lettering back to the handler's queue), then parked in ``<queue>.dead``
+  for an operator to inspect and replay (services.kit.dlq);
+- an event without a valid service credential is refused into the dead queue.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from datetime import datetime, timezone
+from functools import partial
+
+import eventlet
+from eventlet.queue import Empty, Full, LightQueue
+from kombu import Exchange, Queue
+from kombu.common import maybe_declare
+from nameko import config as nameko_config
+from nameko.amqp.publish import Publisher as AmqpPublisher
+from nameko.amqp.publish import UndeliverableMessage, get_connection
+from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_AMQP_URI
+from nameko.events import SERVICE_POOL
+from nameko.events import EventHandler as NamekoEventHandler
+from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import DependencyProvider
+from nameko.messaging import decode_from_headers
+from nameko.standalone.events import get_event_exchange
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Index,
+    DateTime,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from services.kit import config, service_auth
+from services.kit.db import Database, finish_transactions
+from services.kit.errors import ServiceAuthFailed
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-sanctum-attempt"
+ERROR_HEADER = "x-sanctum-error"
+DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000, 120000, 600000)
+
+
+# --- tables every event-using schema carries ---------------------------------
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("event_id", UUID(as_uuid=False), primary_key=True),
+        Column("event_type", Text, nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("headers", JSONB, nullable=False, server_default="{}"),
+        # The user the event is about, so account erasure can find it.
+        Column("subject_id", UUID(as_uuid=False), index=True),
+        Column("status", Text, nullable=False, server_default="pending"),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        CheckConstraint("status IN ('pending', 'published', 'unroutable')", name="outbox_status"),
+        Index("outbox_pending", "created_at", postgresql_where=text("status = 'pending'")),
+    )
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    return Table(
+        "processed_events",
+        metadata,
+        Column("event_id", UUID(as_uuid=False), nullable=False),
+        Column("consumer", Text, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("event_id", "consumer"),
+    )
+
+
+# --- names --------------------------------------------------------------------
+
+def amqp_uri() -> str:
+    return nameko_config.get(AMQP_URI_CONFIG_KEY, DEFAULT_AMQP_URI)
+
+
+def retry_delays_ms() -> tuple[int, ...]:
+    delays = config.get("EVENT_RETRY_DELAYS_MS") or DEFAULT_RETRY_DELAYS_MS
+    return tuple(int(d) for d in delays)
+
+
+def handler_queue_name(source: str, event_type: str, service: str, method: str) -> str:
+    # nameko's own SERVICE_POOL naming, so tooling that knows nameko finds it.
+    return f"evt-{source}-{event_type}--{service}.{method}"
+
+
+def handler_queues(source: str, event_type: str, service: str, method: str) -> dict:
+    """The main queue, one retry queue per delay, and the dead-letter queue."""
+    name = handler_queue_name(source, event_type, service, method)
+    main = Queue(name, exchange=get_event_exchange(source), routing_key=event_type, durable=True)
+    retries = [
+        Queue(
+            f"{name}.retry-{delay}ms",
+            durable=True,
+            queue_arguments={
+                "x-message-ttl": delay,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": name,
+            },
+        )
+        for delay in retry_delays_ms()
+    ]
+    dead = Queue(f"{name}.dead", durable=True)
+    return {"main": main, "retries": retries, "dead": dead}
+
+
+def envelope(event_type: str, source: str, data: dict, subject_id: str | None) -> dict:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "source": source,
+        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "subject_id": subject_id,
+        "data": data,
+    }
+
+
+# --- dispatching through the outbox -----------------------------------------
+
+class OutboxRelay:
+    """Publishes committed outbox rows of one schema; woken after each commit."""
+
+    batch_size = 200
+
+    def __init__(self, service_name: str, table: Table, engine, poll_seconds: float = 1.0):
+        self.service_name = service_name
+        self.table = table
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.exchange = get_event_exchange(service_name)
+        self.publisher = AmqpPublisher(
+            amqp_uri(), use_confirms=True, serializer="json", declare=[self.exchange]
+        )
+        self._wakeups: LightQueue = LightQueue(maxsize=1)
+        self._running = False
+
+    def wake(self) -> None:
+        try:
+            self._wakeups.put_nowait(None)
+        except Full:
+            pass
+
+    def run(self) -> None:
+        self._running = True
+        failures = 0
+        while self._running:
+            try:
+                published = self.publish_pending()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.warning("outbox relay could not publish; will retry", exc_info=True)
+                eventlet.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            if published < self.batch_size:
+                try:
+                    self._wakeups.get(timeout=self.poll_seconds)
+                except Empty:
+                    pass
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+
+    def publish_pending(self) -> int:
+        table = self.table
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(table.c.event_id, table.c.event_type, table.c.payload, table.c.headers)
+                .where(table.c.status == "pending", table.c.next_attempt_at <= func.now())
+                .order_by(table.c.created_at)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return 0
+            published, unroutable = self._publish(rows)
+            if published:
+                conn.execute(
+                    update(table)
+                    .where(table.c.event_id.in_(published))
+                    .values(status="published", published_at=func.now(), attempts=table.c.attempts + 1)
+                )
+            if unroutable:
+                conn.execute(
+                    update(table)
+                    .where(table.c.event_id.in_(unroutable))
+                    .values(status="unroutable", published_at=func.now(), attempts=table.c.attempts + 1)
+                )
+        return len(rows)
+
+    def _publish(self, rows) -> tuple[list, list]:
+        credential = {service_auth.HEADER: service_auth.credential_for(self.service_name)}
+        published, unroutable = [], []
+        for row in rows:
+            headers = {**(row.headers or {}), **credential}
+            try:
+                self.publisher.publish(
+                    row.payload,
+                    exchange=self.exchange,
+                    routing_key=row.event_type,
+                    mandatory=True,
+                    headers=headers,
+                    message_id=row.event_id,
+                )
+                published.append(row.event_id)
+            except UndeliverableMessage:
+                # Queues are declared at migrate time, so no route means no subscriber.
+                log.warning("event %s (%s) has no subscriber", row.event_id, row.event_type)
+                unroutable.append(row.event_id)
+        return published, unroutable
+
+
+class Dispatch:
+    """What a worker sees as ``self.events``."""
+
+    def __init__(self, service_name, session_getter, table, relay, worker_ctx):
+        self.service_name = service_name
+        self._session = session_getter
+        self._table = table
+        self._relay = relay
+        self._worker_ctx = worker_ctx
+
+    def dispatch(self, event_type: str, data: dict, subject_id: str | None = None) -> str:
+        event = envelope(event_type, self.service_name, data, subject_id)
+        session = self._session()
+        session.execute(
+            insert(self._table).values(
+                event_id=event["event_id"],
+                event_type=event_type,
+                payload=event,
+                headers={"nameko.call_id_stack": self._worker_ctx.call_id_stack},
+                subject_id=subject_id,
+            )
+        )
+        session.on_commit(self._relay.wake)
+        return event["event_id"]
+
+    def erase_subject(self, subject_id: str) -> None:
+        """Forget every outbox row about a user (account erasure)."""
+        self._session().execute(delete(self._table).where(self._table.c.subject_id == subject_id))
+
+
+class EventDispatcher(DependencyProvider):
+    """Outbox-backed event dispatch; needs a ``Database`` on the same service."""
+
+    def setup(self):
+        self.database = next(
+            (dep for dep in self.container.dependencies if isinstance(dep, Database)), None
+        )
+        if self.database is None:
+            raise RuntimeError(
+                f"{self.container.service_name}: EventDispatcher needs a Database dependency "
+                "(the outbox lives in the service's schema)"
+            )
+
+    def start(self):
+        # After every setup(): the Database's engine and schema exist by now.
+        self.table = outbox_table(MetaData(schema=self.database.schema))
+        self.relay = OutboxRelay(self.container.service_name, self.table, self.database.engine)
+        self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+
+    def stop(self):
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx):
+        return Dispatch(
+            self.container.service_name,
+            lambda: self.database.sessions[worker_ctx],
+            self.table,
+            self.relay,
+            worker_ctx,
+        )
+
+
+# --- handling -----------------------------------------------------------------
+
+class EventHandler(NamekoEventHandler):
+    """nameko's event handler with credentials, commit-before-ack and retries."""
+
+    def __init__(self, source_service: str, event_type: str, **kwargs):
+        kwargs.pop("requeue_on_error", None)
+        super().__init__(
+            source_service, event_type, handler_type=SERVICE_POOL,
+            reliable_delivery=True, requeue_on_error=False, **kwargs,
+        )
+
+    def setup(self):
+        queues = handler_queues(
+            self.source_service, self.event_type, self.container.service_name, self.method_name
+        )
+        self.retry_queues = queues["retries"]
+        self.dead_queue = queues["dead"]
+        with get_connection(amqp_uri()) as conn:
+            channel = conn.channel()
+            for queue in [*self.retry_queues, self.dead_queue]:
+                maybe_declare(queue, channel)
+        self.requeue_publisher = AmqpPublisher(amqp_uri(), use_confirms=True, serializer="json")
+        super().setup()
+
+    def handle_message(self, body, message):
+        context_data = decode_from_headers(message.headers)
+        try:
+            service_auth.caller_of(context_data)
+        except ServiceAuthFailed:
+            log.warning("refused event on %s: no valid service credential", self.queue.name)
+            self._park(message, "ServiceAuthFailed", self.dead_queue)
+            return
+        if not isinstance(body, dict) or not body.get("event_id"):
+            log.warning("refused malformed event on %s", self.queue.name)
+            self._park(message, "MalformedEvent", self.dead_queue)
+            return
+        service_auth.stamp(context_data, self.container.service_name)
+        handle_result = partial(self.handle_result, message)
+
+        def spawn_worker():
+            try:
+                self.container.spawn_worker(
+                    self, (body,), {}, context_data=context_data, handle_result=handle_result
+                )
+            except ContainerBeingKilled:
+                self.consumer.requeue_message(message)
+
+        self.container.spawn_managed_thread(
+            spawn_worker, identifier=f"wait_for_worker_pool[{self.method_name}]"
+        )
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        exc_info = finish_transactions(self.container, worker_ctx, exc_info)
+        if exc_info is not None:
+            self._retry_later(message, exc_info[0].__name__)
+        self.consumer.ack_message(message)
+        return result, exc_info
+
+    def _retry_later(self, message, error: str) -> None:
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        if attempt <= len(self.retry_queues):
+            target = self.retry_queues[attempt - 1]
+            log.warning("event handler %s failed (%s); retry %d in %s",
+                        self.method_name, error, attempt, target.name.rsplit("-", 1)[-1])
+        else:
+            target = self.dead_queue
+            log.error("event handler %s failed (%s) %d times; parked in %s",
+                      self.method_name, error, attempt, target.name)
+        self._park(message, error, target, attempt)
+
+    def _park(self, message, error: str, queue: Queue, attempt: int | None = None) -> None:
+        headers = dict(message.headers or {})
+        headers[ERROR_HEADER] = error
+        if attempt is not None:
+            headers[ATTEMPT_HEADER] = attempt
+        self.requeue_publisher.publish(
+            message.payload, exchange="", routing_key=queue.name, headers=headers,
+            message_id=message.properties.get("message_id"),
+        )
+        if attempt is None:
+            self.consumer.ack_message(message)
+
+
+def event_handler(source_service: str, event_type: str, **kwargs):
+    """Decorate a service method as an idempotent, retried event handler.
+
+    The method receives the event envelope (``event_id``, ``event_type``,
+    ``source``, ``occurred_at``, ``subject_id``, ``data``). The service must have
+    ``db = Database()``: the event id is claimed in its transaction.
+    """
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def handle(self, event):
+            consumer = f"{self.name}.{fn.__name__}"
+            if not self.db.claim_event(event["event_id"], consumer):
+                log.info("event %s already handled by %s; skipped", event["event_id"], consumer)
+                return None
+            return fn(self, event)
+
+        return EventHandler.decorator(source_service, event_type, **kwargs)(handle)
+
+    return decorate
+
+
+def operator_dispatcher():
+    """Publish an event directly, signed as the operator (shell, tests, replays)."""
+    publisher = AmqpPublisher(amqp_uri(), use_confirms=True, serializer="json")
+    headers = {service_auth.HEADER: service_auth.credential_for("operator")}
+
+    def dispatch(source: str, event_type: str, data: dict, subject_id: str | None = None) -> str:
+        event = envelope(event_type, source, data, subject_id)
+        exchange = get_event_exchange(source)
+        publisher.publish(
+            event, exchange=exchange, routing_key=event_type, mandatory=True,
+            headers=headers, declare=[exchange], message_id=event["event_id"],
+        )
+        return event["event_id"]
+
+    return dispatch

@@ -1,0 +1,44 @@
+"""Structured JSON logs with call ids.
+
+Each line carries the service, the nameko call id of the worker that wrote it
+(so one request can be followed across services) and the message. Log ids and
+event types only: never mood values, notes, contact details or medication names
+(see ../shared/domain.md, "Privacy expectations").
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+
+from eventlet import corolocal
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+_context = corolocal.local()
+
+
+def bind_call(call_id: str | None, service: str | None) -> None:
+    _context.call_id = call_id
+    _context.service = service
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.call_id = getattr(_context, "call_id", None)
+        record.service = getattr(_context, "service", None) or os.environ.get("SANCTUM_SERVICE")
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("fmt", "%(asctime)s %(levelname)s %(name)s %(service)s %(call_id)s %(message)s")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "asctime": "time"})
+        super().__init__(*args, **kwargs)
+
+
+def configure() -> None:
+    """Apply config.yaml's LOGGING section (what `nameko run` does) in other processes."""
+    from services.kit import config
+
+    logging.config.dictConfig(config.get("LOGGING"))

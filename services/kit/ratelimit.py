@@ -1,0 +1,54 @@
+"""Fixed-window counters in Redis for throttling (login attempts and the like)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from services.kit.errors import RateLimited
+from services.kit.redis import RedisError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    max_hits: int
+    window_seconds: int
+
+    def _key(self, subject: str, now: float) -> str:
+        return f"ratelimit:{self.name}:{subject}:{int(now) // self.window_seconds}"
+
+    def _retry_after(self, now: float) -> int:
+        return self.window_seconds - int(now) % self.window_seconds
+
+    def check(self, redis, subject: str, now: float | None = None) -> None:
+        """Raise RateLimited if ``subject`` has used up this window."""
+        now = time.time() if now is None else now
+        try:
+            used = int(redis.get(self._key(subject, now)) or 0)
+        except RedisError:
+            log.warning("rate limit %s unavailable (Redis); allowing", self.name)
+            return
+        if used >= self.max_hits:
+            raise RateLimited(retry_after=self._retry_after(now))
+
+    def hit(self, redis, subject: str, now: float | None = None) -> None:
+        """Count one use."""
+        now = time.time() if now is None else now
+        key = self._key(subject, now)
+        try:
+            pipe = redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, self.window_seconds)
+            pipe.execute()
+        except RedisError:
+            log.warning("rate limit %s not recorded (Redis unavailable)", self.name)
+
+    def reset(self, redis, subject: str, now: float | None = None) -> None:
+        try:
+            redis.delete(self._key(subject, time.time() if now is None else now))
+        except RedisError:
+            pass

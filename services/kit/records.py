@@ -1,0 +1,99 @@
+"""Owned records: every row a user can see carries their user_id, and every
+lookup goes through these helpers, so "someone else's id" and "no such id"
+answer the same NotFound.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from services.kit.errors import NotFound
+
+
+def is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def label(model) -> str:
+    return getattr(model, "__label__", model.__tablename__)
+
+
+def get_owned(session: Session, model, user_id: str, record_id: str, *, for_update: bool = False):
+    if not is_uuid(record_id):
+        raise NotFound(f"{label(model)} not found")
+    primary_key = inspect(model).primary_key[0]
+    query = select(model).where(primary_key == record_id, model.user_id == user_id)
+    if for_update:
+        query = query.with_for_update()
+    record = session.scalars(query).first()
+    if record is None:
+        raise NotFound(f"{label(model)} not found")
+    return record
+
+
+def list_owned(session: Session, model, user_id: str, order_by: Iterable = ()):
+    return session.scalars(select(model).where(model.user_id == user_id).order_by(*order_by)).all()
+
+
+def apply_changes(record, changes: dict, allowed: Iterable[str]) -> set[str]:
+    """Set the allowed fields present in ``changes``; return the names that changed."""
+    changed = set()
+    for name in allowed:
+        if name in changes and getattr(record, name) != changes[name]:
+            setattr(record, name, changes[name])
+            changed.add(name)
+    return changed
+
+
+def plain(value: Any) -> Any:
+    """A value as it travels over RPC: JSON types only."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def to_dict(record, fields: Iterable[str]) -> dict:
+    return {name: plain(getattr(record, name)) for name in fields}
+
+
+class OwnedRecords:
+    """Create/read/update/delete for a table of rows owned by one user."""
+
+    def __init__(self, model, fields: tuple, editable: tuple, order_by: tuple):
+        self.model = model
+        self.fields = fields
+        self.editable = editable
+        self.order_by = order_by
+
+    def list(self, db: Session, user_id: str) -> list[dict]:
+        return [to_dict(r, self.fields) for r in list_owned(db, self.model, user_id, self.order_by)]
+
+    def get(self, db: Session, user_id: str, record_id: str) -> dict:
+        return to_dict(get_owned(db, self.model, user_id, record_id), self.fields)
+
+    def create(self, db: Session, user_id: str, data: dict) -> dict:
+        record = self.model(user_id=user_id, **{k: data[k] for k in self.editable if k in data})
+        db.add(record)
+        db.flush()
+        return to_dict(record, self.fields)
+
+    def update(self, db: Session, user_id: str, record_id: str, changes: dict) -> dict:
+        record = get_owned(db, self.model, user_id, record_id, for_update=True)
+        apply_changes(record, changes, self.editable)
+        db.flush()
+        return to_dict(record, self.fields)
+
+    def delete(self, db: Session, user_id: str, record_id: str) -> None:
+        db.delete(get_owned(db, self.model, user_id, record_id, for_update=True))
+        db.flush()

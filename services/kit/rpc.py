@@ -1,0 +1,108 @@
+"""RPC: the kit's entrypoint (credential check, commit before reply) and a
+client with a timeout (a dead service means 503, not a hang).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import eventlet
+from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
+from nameko.messaging import decode_from_headers
+from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import ServiceRpc
+
+from services.kit import config, service_auth
+from services.kit.db import finish_transactions
+from services.kit.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Rpc(NamekoRpc):
+    def handle_message(self, body, message):
+        try:
+            args = body["args"]
+            kwargs = body["kwargs"]
+        except (KeyError, TypeError):
+            raise MalformedRequest("Message missing `args` or `kwargs`")
+        context_data = decode_from_headers(message.headers)
+        caller = service_auth.caller_of(context_data)  # raises -> error reply
+        self.check_signature(args, kwargs)
+        service_auth.stamp(context_data, self.container.service_name)
+        context_data["sanctum.caller"] = caller
+        handle_result = partial(self.handle_result, message)
+
+        def spawn_worker():
+            try:
+                self.container.spawn_worker(
+                    self, args, kwargs, context_data=context_data, handle_result=handle_result
+                )
+            except ContainerBeingKilled:
+                self.rpc_consumer.consumer.requeue_message(message)
+
+        self.container.spawn_managed_thread(
+            spawn_worker, identifier=f"wait_for_worker_pool[{self.method_name}]"
+        )
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        exc_info = finish_transactions(self.container, worker_ctx, exc_info)
+        if exc_info is not None:
+            result = None
+        return self.rpc_consumer.handle_result(message, result, exc_info)
+
+
+rpc = Rpc.decorator
+
+
+class _TimedMethod:
+    def __init__(self, client, service: str, method: str, timeout: float, pending: dict):
+        self._client = client
+        self._label = f"{service}.{method}"
+        self._timeout = timeout
+        self._pending = pending
+
+    def __call__(self, *args, **kwargs):
+        try:
+            call = self._client.call_async(*args, **kwargs)
+        except UnknownService:
+            raise ServiceUnavailable(f"{self._label.split('.')[0]} is not running") from None
+        try:
+            with eventlet.Timeout(self._timeout):
+                return call.result()
+        except eventlet.Timeout:
+            self._pending.pop(call.correlation_id, None)
+            log.warning("rpc %s timed out after %.1fs", self._label, self._timeout)
+            raise ServiceUnavailable(f"{self._label.split('.')[0]} did not answer in time") from None
+
+
+class _TimedProxy:
+    def __init__(self, client, service: str, timeout: float, pending: dict):
+        self._client = client
+        self._service = service
+        self._timeout = timeout
+        self._pending = pending
+
+    def __getattr__(self, method: str) -> _TimedMethod:
+        return _TimedMethod(
+            getattr(self._client, method), self._service, method, self._timeout, self._pending
+        )
+
+
+class RpcClient(ServiceRpc):
+    """``ServiceRpc`` whose calls give up after ``timeout`` seconds.
+
+    The request message expires in the queue at the same moment, so a service
+    that comes back later does not act on a call its caller already gave up on.
+    """
+
+    def __init__(self, target_service: str, timeout: float | None = None, **options):
+        self.timeout = float(
+            timeout or config.section("GATEWAY").get("RPC_TIMEOUT_SECONDS", 5)
+        )
+        super().__init__(target_service, expiration=self.timeout, **options)
+
+    def get_dependency(self, worker_ctx):
+        client = super().get_dependency(worker_ctx)
+        return _TimedProxy(client, self.target_service, self.timeout, self.reply_listener.pending)

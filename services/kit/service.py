@@ -1,0 +1,35 @@
+"""The shape every domain service shares.
+
+    class MoodTrackingService(DomainService):
+        name = "mood_tracking"          # also its PostgreSQL schema
+
+        @rpc
+        def log_shift(self, user_id, data): ...
+
+        @event_handler("user_management", "user.deleted")
+        def forget_user(self, event): ...
+
+``self.db`` is the worker's session (committed before the caller hears back),
+``self.events.dispatch(type, data)`` writes to the outbox in that transaction,
+``self.redis`` is the shared Redis client.
+"""
+
+from sqlalchemy import text
+
+from services.kit.db import Database
+from services.kit.events import EventDispatcher
+from services.kit.redis import Redis
+from services.kit.rpc import rpc
+
+
+class DomainService:
+    name: str
+
+    db = Database()
+    events = EventDispatcher()
+    redis = Redis()
+
+    @rpc
+    def health(self) -> dict:
+        self.db.execute(text("SELECT 1"))
+        return {"service": self.name, "status": "ok"}

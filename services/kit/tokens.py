@@ -1,0 +1,98 @@
+"""Access tokens: the one place that says what a valid token is.
+
+EdDSA (Ed25519) JWTs, algorithm pinned, with iss, aud, sub, exp, iat, jti and
+sid (the login session). The user service signs with the private key; the
+gateway verifies with the public key alone, and refuses tokens whose session
+was revoked (log-out, account deletion) via a Redis key per session.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jwt
+from cryptography.hazmat.primitives.serialization import (
+    load_pem_private_key,
+    load_pem_public_key,
+)
+
+from services.kit import config
+
+ALGORITHM = "EdDSA"
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "sid"]
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    issuer: str
+    audience: str
+    ttl_seconds: int
+    private_key_file: str
+    public_key_file: str
+
+
+@lru_cache(maxsize=1)
+def settings() -> TokenSettings:
+    auth = config.section("AUTH")
+    return TokenSettings(
+        issuer=auth["JWT_ISSUER"],
+        audience=auth["JWT_AUDIENCE"],
+        ttl_seconds=min(int(auth.get("ACCESS_TOKEN_TTL_SECONDS", 900)), 900),
+        private_key_file=auth["JWT_PRIVATE_KEY_FILE"],
+        public_key_file=auth["JWT_PUBLIC_KEY_FILE"],
+    )
+
+
+def revoked_session_key(session_id: str) -> str:
+    return f"auth:revoked-session:{session_id}"
+
+
+def issue_access_token(user_id: str, session_id: str, now: float | None = None) -> tuple[str, int]:
+    s = settings()
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "iss": s.issuer,
+        "aud": s.audience,
+        "sub": user_id,
+        "sid": session_id,
+        "iat": issued,
+        "exp": issued + s.ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, _private_key(), algorithm=ALGORITHM), s.ttl_seconds
+
+
+@lru_cache(maxsize=1)
+def _private_key():
+    return load_pem_private_key(config.read_secret(settings().private_key_file), password=None)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenVerifier:
+    """Verifies signature and claims; knows nothing about revocation storage."""
+
+    def __init__(self):
+        s = settings()
+        self._settings = s
+        # Parse the PEM once; PyJWT would otherwise parse it on every decode.
+        self._key = load_pem_public_key(config.read_secret(s.public_key_file))
+
+    def claims(self, token: str) -> dict:
+        try:
+            return jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=self._settings.audience,
+                issuer=self._settings.issuer,
+                options={"require": REQUIRED_CLAIMS},
+                leeway=5,
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(type(exc).__name__) from None

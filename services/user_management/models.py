@@ -1,0 +1,169 @@
+"""Tables of the user_management schema."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA = "user_management"
+CONSENT_STATES = ("invited", "confirmed", "revoked")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA)
+    # Fetch server-set columns (timestamps) with RETURNING instead of a later SELECT.
+    __mapper_args__ = {"eager_defaults": True}
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(UUID(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4()))
+
+
+def _owner() -> Mapped[str]:
+    return mapped_column(
+        UUID(as_uuid=False),
+        ForeignKey(f"{SCHEMA}.users.user_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _updated() -> Mapped[datetime]:
+    return mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+    __label__ = "user"
+
+    user_id: Mapped[str] = _id()
+    email: Mapped[str] = mapped_column(Text, nullable=False)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+    __table_args__ = (Index("users_email_unique", func.lower(email), unique=True),)
+
+
+class UserProfile(Base):
+    __tablename__ = "user_profiles"
+    __label__ = "profile"
+
+    user_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False),
+        ForeignKey(f"{SCHEMA}.users.user_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    display_name: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text, nullable=False, server_default="UTC")
+    locale: Mapped[str] = mapped_column(Text, nullable=False, server_default="en")
+    country: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _updated()
+
+
+class LoginSession(Base):
+    """One log-in: its refresh tokens rotate, its access tokens carry its id."""
+
+    __tablename__ = "login_sessions"
+
+    session_id: Mapped[str] = _id()
+    user_id: Mapped[str] = _owner()
+    created_at: Mapped[datetime] = _created()
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshToken(Base):
+    """Stored as a SHA-256 digest; a used token presented again revokes its session."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False),
+        ForeignKey(f"{SCHEMA}.login_sessions.session_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+    user_id: Mapped[str] = _owner()
+    issued_at: Mapped[datetime] = _created()
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmergencyContact(Base):
+    __tablename__ = "emergency_contacts"
+    __label__ = "contact"
+
+    contact_id: Mapped[str] = _id()
+    user_id: Mapped[str] = _owner()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    relationship: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    consent_state: Mapped[str] = mapped_column(Text, nullable=False, server_default="invited")
+    # SHA-256 of the invitation token the contact uses to confirm or decline.
+    consent_token_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+    __table_args__ = (
+        CheckConstraint(
+            "consent_state IN ('invited', 'confirmed', 'revoked')", name="contact_consent_state"
+        ),
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="contact_reachable"),
+        CheckConstraint("priority BETWEEN 1 AND 100", name="contact_priority"),
+    )
+
+
+class HealthcareProvider(Base):
+    __tablename__ = "healthcare_providers"
+    __label__ = "provider"
+
+    provider_id: Mapped[str] = _id()
+    user_id: Mapped[str] = _owner()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    role: Mapped[str | None] = mapped_column(Text)
+    organization: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Medication(Base):
+    __tablename__ = "medications"
+    __label__ = "medication"
+
+    medication_id: Mapped[str] = _id()
+    user_id: Mapped[str] = _owner()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    dose: Mapped[str] = mapped_column(Text, nullable=False)
+    schedule: Mapped[str] = mapped_column(Text, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()

@@ -1,0 +1,190 @@
+"""Emergency contacts (with the contact's own consent), healthcare providers and
+the medication list: each owned by one user, each with create/read/update/delete.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.kit.errors import Conflict, NotFound, ValidationFailed
+from services.kit.records import OwnedRecords, apply_changes, get_owned, to_dict
+from services.user_management.accounts import digest
+from services.user_management.models import (
+    EmergencyContact,
+    HealthcareProvider,
+    Medication,
+    UserProfile,
+)
+
+MAX_CONTACTS = 20
+INVITATION_DAYS = 14
+
+CONTACT_FIELDS = (
+    "contact_id", "name", "relationship", "email", "phone", "priority",
+    "consent_state", "invited_at", "confirmed_at", "revoked_at", "created_at", "updated_at",
+)
+CONTACT_EDITABLE = ("name", "relationship", "email", "phone", "priority")
+PROVIDER_FIELDS = (
+    "provider_id", "name", "role", "organization", "email", "phone", "created_at", "updated_at",
+)
+PROVIDER_EDITABLE = ("name", "role", "organization", "email", "phone")
+MEDICATION_FIELDS = (
+    "medication_id", "name", "dose", "schedule", "active", "created_at", "updated_at",
+)
+MEDICATION_EDITABLE = ("name", "dose", "schedule", "active")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- emergency contacts -------------------------------------------------------
+
+def contact_dict(contact: EmergencyContact) -> dict:
+    return to_dict(contact, CONTACT_FIELDS)
+
+
+def _invite(contact: EmergencyContact) -> str:
+    """Put the contact (back) in 'invited' with a fresh token; return the token."""
+    token = secrets.token_urlsafe(24)
+    contact.consent_state = "invited"
+    contact.consent_token_hash = digest(token)
+    contact.invited_at = _now()
+    contact.confirmed_at = None
+    contact.revoked_at = None
+    return token
+
+
+def invitation(db: Session, contact: EmergencyContact, token: str) -> dict:
+    """What the notifications service needs to send the opt-in request."""
+    profile = db.get(UserProfile, contact.user_id)
+    return {
+        "contact_id": contact.contact_id,
+        "user_id": contact.user_id,
+        "inviter_name": (profile.display_name if profile else None) or "A SanctumTools user",
+        "contact_name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "locale": profile.locale if profile else "en",
+        "token": token,
+    }
+
+
+def _require_reachable(contact: EmergencyContact) -> None:
+    if not contact.email and not contact.phone:
+        raise ValidationFailed(
+            "A contact needs an email or a phone number.",
+            {"email": ["Give an email or a phone number."], "phone": ["Give an email or a phone number."]},
+        )
+
+
+def create_contact(db: Session, user_id: str, data: dict) -> tuple[dict, dict]:
+    count = db.scalar(
+        select(func.count()).select_from(EmergencyContact).where(EmergencyContact.user_id == user_id)
+    )
+    if count >= MAX_CONTACTS:
+        raise Conflict(f"At most {MAX_CONTACTS} emergency contacts.")
+    contact = EmergencyContact(user_id=user_id, **{k: data[k] for k in CONTACT_EDITABLE if k in data})
+    _require_reachable(contact)
+    token = _invite(contact)
+    db.add(contact)
+    db.flush()
+    return contact_dict(contact), invitation(db, contact, token)
+
+
+def update_contact(db: Session, user_id: str, contact_id: str, changes: dict) -> tuple[dict, dict | None]:
+    """Edit a contact. New email/phone means a new person may be reached: consent restarts.
+
+    The user may also set ``consent_state`` to ``revoked`` (stop alerting them);
+    only the contact can confirm.
+    """
+    contact = get_owned(db, EmergencyContact, user_id, contact_id, for_update=True)
+    changed = apply_changes(contact, changes, CONTACT_EDITABLE)
+    _require_reachable(contact)
+    invite = None
+    if changes.get("consent_state") == "revoked":
+        contact.consent_state = "revoked"
+        contact.revoked_at = _now()
+        contact.consent_token_hash = None
+    elif changed & {"email", "phone"}:
+        invite = invitation(db, contact, _invite(contact))
+    db.flush()
+    return contact_dict(contact), invite
+
+
+def reinvite_contact(db: Session, user_id: str, contact_id: str) -> tuple[dict, dict]:
+    contact = get_owned(db, EmergencyContact, user_id, contact_id, for_update=True)
+    if contact.consent_state == "confirmed":
+        raise Conflict("This contact has already confirmed.")
+    invite = invitation(db, contact, _invite(contact))
+    db.flush()
+    return contact_dict(contact), invite
+
+
+def _contact_by_token(db: Session, token: str) -> EmergencyContact:
+    contact = db.scalars(
+        select(EmergencyContact)
+        .where(EmergencyContact.consent_token_hash == digest(token))
+        .with_for_update()
+    ).first()
+    if contact is None:
+        raise NotFound("This invitation is not valid.")
+    return contact
+
+
+def describe_invitation(db: Session, token: str) -> dict:
+    contact = _contact_by_token(db, token)
+    profile = db.get(UserProfile, contact.user_id)
+    return {
+        "inviter_name": (profile.display_name if profile else None) or "A SanctumTools user",
+        "contact_name": contact.name,
+        "consent_state": contact.consent_state,
+    }
+
+
+def respond_to_invitation(db: Session, token: str, decision: str) -> dict:
+    """The contact's answer: confirm (from 'invited'), or decline/withdraw at any time."""
+    contact = _contact_by_token(db, token)
+    if decision == "confirm":
+        if contact.consent_state != "invited":
+            raise Conflict("This invitation can no longer be confirmed.")
+        if contact.invited_at < _now() - timedelta(days=INVITATION_DAYS):
+            raise Conflict("This invitation has expired; ask for a new one.")
+        contact.consent_state = "confirmed"
+        contact.confirmed_at = _now()
+    else:
+        contact.consent_state = "revoked"
+        contact.revoked_at = _now()
+        contact.consent_token_hash = None
+    db.flush()
+    return {"consent_state": contact.consent_state}
+
+
+def alert_recipients(db: Session, user_id: str) -> list[dict]:
+    """Confirmed contacts, highest priority (lowest number) first."""
+    contacts = db.scalars(
+        select(EmergencyContact)
+        .where(EmergencyContact.user_id == user_id, EmergencyContact.consent_state == "confirmed")
+        .order_by(EmergencyContact.priority, EmergencyContact.created_at)
+    )
+    return [to_dict(c, ("contact_id", "name", "email", "phone", "priority")) for c in contacts]
+
+
+# --- the plain owned records ---------------------------------------------------
+
+contacts = OwnedRecords(
+    EmergencyContact, CONTACT_FIELDS, CONTACT_EDITABLE,
+    (EmergencyContact.priority, EmergencyContact.created_at),
+)
+providers = OwnedRecords(
+    HealthcareProvider, PROVIDER_FIELDS, PROVIDER_EDITABLE,
+    (HealthcareProvider.name, HealthcareProvider.created_at),
+)
+medications = OwnedRecords(
+    Medication, MEDICATION_FIELDS, MEDICATION_EDITABLE,
+    (Medication.active.desc(), Medication.name),
+)

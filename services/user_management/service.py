@@ -1,0 +1,142 @@
+"""User management: accounts, sessions, profile, contacts, providers, medications.
+
+RPC only; the gateway validates input and calls these with plain dicts. Every
+method that touches a user's data takes that user's id first and only ever
+reads or writes rows carrying it.
+"""
+
+from services.kit.rpc import rpc
+from services.kit.service import DomainService
+from services.user_management import accounts, people
+
+INVITED = "contact.invited"
+
+
+class UserManagementService(DomainService):
+    name = "user_management"
+
+    # --- accounts ---------------------------------------------------------
+    @rpc
+    def register(self, data: dict, client_ip: str) -> dict:
+        _, per_ip = accounts.login_limits()
+        per_ip.check(self.redis, client_ip)
+        per_ip.hit(self.redis, client_ip)
+        user_id = accounts.register(self.db, data)
+        return accounts.open_session(self.db, user_id)
+
+    @rpc
+    def login(self, email: str, password: str, client_ip: str) -> dict:
+        return accounts.log_in(self.db, self.redis, email, password, client_ip)
+
+    @rpc
+    def refresh(self, refresh_token: str) -> dict:
+        return accounts.refresh(self.db, self.redis, refresh_token)
+
+    @rpc
+    def logout(self, user_id: str, session_id: str, everywhere: bool = True) -> dict:
+        ended = accounts.revoke_sessions(
+            self.db, self.redis, user_id, None if everywhere else [session_id]
+        )
+        return {"sessions_ended": ended}
+
+    @rpc
+    def delete_account(self, user_id: str, password: str) -> dict:
+        accounts.delete_account(self.db, self.redis, user_id, password)
+        self.events.erase_subject(user_id)
+        self.events.dispatch("user.deleted", {"user_id": user_id}, subject_id=user_id)
+        return {"deleted": True}
+
+    @rpc
+    def get_profile(self, user_id: str) -> dict:
+        return accounts.profile_of(self.db, user_id)
+
+    @rpc
+    def update_profile(self, user_id: str, changes: dict) -> dict:
+        return accounts.update_profile(self.db, user_id, changes)
+
+    # --- emergency contacts -------------------------------------------------
+    @rpc
+    def list_contacts(self, user_id: str) -> list:
+        return people.contacts.list(self.db, user_id)
+
+    @rpc
+    def get_contact(self, user_id: str, contact_id: str) -> dict:
+        return people.contacts.get(self.db, user_id, contact_id)
+
+    @rpc
+    def create_contact(self, user_id: str, data: dict) -> dict:
+        contact, invite = people.create_contact(self.db, user_id, data)
+        self.events.dispatch(INVITED, invite, subject_id=user_id)
+        return contact
+
+    @rpc
+    def update_contact(self, user_id: str, contact_id: str, changes: dict) -> dict:
+        contact, invite = people.update_contact(self.db, user_id, contact_id, changes)
+        if invite is not None:
+            self.events.dispatch(INVITED, invite, subject_id=user_id)
+        return contact
+
+    @rpc
+    def reinvite_contact(self, user_id: str, contact_id: str) -> dict:
+        contact, invite = people.reinvite_contact(self.db, user_id, contact_id)
+        self.events.dispatch(INVITED, invite, subject_id=user_id)
+        return contact
+
+    @rpc
+    def delete_contact(self, user_id: str, contact_id: str) -> None:
+        people.contacts.delete(self.db, user_id, contact_id)
+
+    @rpc
+    def describe_invitation(self, token: str) -> dict:
+        return people.describe_invitation(self.db, token)
+
+    @rpc
+    def respond_to_invitation(self, token: str, decision: str) -> dict:
+        return people.respond_to_invitation(self.db, token, decision)
+
+    @rpc
+    def alert_recipients(self, user_id: str) -> list:
+        """Confirmed contacts in priority order (used by notifications)."""
+        return people.alert_recipients(self.db, user_id)
+
+    # --- healthcare providers -----------------------------------------------
+    @rpc
+    def list_providers(self, user_id: str) -> list:
+        return people.providers.list(self.db, user_id)
+
+    @rpc
+    def get_provider(self, user_id: str, provider_id: str) -> dict:
+        return people.providers.get(self.db, user_id, provider_id)
+
+    @rpc
+    def create_provider(self, user_id: str, data: dict) -> dict:
+        return people.providers.create(self.db, user_id, data)
+
+    @rpc
+    def update_provider(self, user_id: str, provider_id: str, changes: dict) -> dict:
+        return people.providers.update(self.db, user_id, provider_id, changes)
+
+    @rpc
+    def delete_provider(self, user_id: str, provider_id: str) -> None:
+        people.providers.delete(self.db, user_id, provider_id)
+
+    # --- medication list ------------------------------------------------------
+    @rpc
+    def list_medications(self, user_id: str) -> list:
+        return people.medications.list(self.db, user_id)
+
+    @rpc
+    def get_medication(self, user_id: str, medication_id: str) -> dict:
+        return people.medications.get(self.db, user_id, medication_id)
+
+    @rpc
+    def create_medication(self, user_id: str, data: dict) -> dict:
+        return people.medications.create(self.db, user_id, data)
+
+    @rpc
+    def update_medication(self, user_id: str, medication_id: str, changes: dict) -> dict:
+        return people.medications.update(self.db, user_id, medication_id, changes)
+
+    @rpc
+    def delete_medication(self, user_id: str, medication_id: str) -> None:
+        people.medications.delete(self.db, user_id, medication_id)
