@@ -53,6 +53,10 @@ def gateway_settings() -> dict:
     return config.section("GATEWAY")
 
 
+def max_body_bytes() -> int:
+    return int(gateway_settings().get("MAX_BODY_BYTES", 65536))
+
+
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
     body = "" if payload is None else json.dumps(payload, separators=(",", ":"))
     return Response(body, status=status, headers={**JSON_HEADERS, **(headers or {})})
@@ -86,8 +90,15 @@ class JsonWsgiApp(WsgiApp):
     """nameko's WSGI app, with unknown routes and methods answered in JSON."""
 
     def __call__(self, environ, start_response):
+        if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+            # eventlet decodes chunked bodies and ends the stream itself, so
+            # werkzeug may read it (up to max_content_length) instead of
+            # treating it as empty.
+            environ["wsgi.input_terminated"] = True
         request = Request(environ, shallow=True)
-        request.max_content_length = int(gateway_settings().get("MAX_BODY_BYTES", 65536))
+        # One byte over the limit, so a streamed body that is too long shows up
+        # as longer than the limit instead of being silently cut at it.
+        request.max_content_length = max_body_bytes() + 1
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
@@ -180,12 +191,14 @@ class Route(HttpRequestHandler):
 
     # --- request side ----------------------------------------------------
     def _read_body(self, request: Request) -> dict:
-        limit = request.max_content_length
-        if request.content_length is not None and limit and request.content_length > limit:
+        limit = max_body_bytes()
+        if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge()
         if request.mimetype != "application/json":
             raise UnsupportedMediaType()
         raw = request.get_data(cache=True)
+        if len(raw) > limit:
+            raise RequestEntityTooLarge()
         try:
             data = json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError):

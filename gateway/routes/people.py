@@ -37,15 +37,17 @@ class PeopleRoutes(ServiceClients):
         return self.users.reinvite_contact(call.user_id, contact_id)
 
     # --- the contact's side: answering an invitation (token, no account) ----
-    @route("GET", "/api/v1/consent/<token>", auth=False, response=s.Invitation, tags=["consent"])
-    def describe_invitation(self, call, token):
-        return self.users.describe_invitation(token)
+    @route("POST", "/api/v1/consent/details", auth=False, body=s.InvitationToken,
+           response=s.Invitation, tags=["consent"])
+    def describe_invitation(self, call):
+        """Who is asking: for the invited person's confirmation page."""
+        return self.users.describe_invitation(call.body["token"])
 
-    @route("POST", "/api/v1/consent/<token>", auth=False, body=s.InvitationAnswer,
+    @route("POST", "/api/v1/consent", auth=False, body=s.InvitationAnswer,
            response=s.ConsentResult, tags=["consent"])
-    def answer_invitation(self, call, token):
+    def answer_invitation(self, call):
         """The invited person confirms, declines, or later withdraws (decline)."""
-        return self.users.respond_to_invitation(token, call.body["decision"])
+        return self.users.respond_to_invitation(call.body["token"], call.body["decision"])
 
     # --- healthcare providers -------------------------------------------------
     @route("GET", "/api/v1/providers", response=s.Provider(many=True), tags=["providers"])

@@ -114,7 +114,12 @@ class Contact(Schema):
     updated_at = fields.String()
 
 
-class InvitationAnswer(RequestSchema):
+class InvitationToken(RequestSchema):
+    # In the body, never the URL: paths end up in access logs.
+    token = fields.String(required=True, validate=validate.Length(min=16, max=128))
+
+
+class InvitationAnswer(InvitationToken):
     decision = fields.String(required=True, validate=validate.OneOf(["confirm", "decline"]))
 
 

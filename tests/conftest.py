@@ -1,0 +1,80 @@
+"""Root of the application test suite (tests/infra and tests/ops run apart).
+
+eventlet must patch the standard library before anything else imports it:
+nameko containers in these tests, and psycopg under them, rely on it.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import socket  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support import environment  # noqa: E402
+
+# Every process this suite starts, and this process itself, use the test
+# database, vhost and Redis db: a running `make run` stack is never touched.
+os.environ.update(environment.TEST_ENV)
+
+from services.kit import config  # noqa: E402
+
+config.load()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def migrated_database():
+    environment.reset_database()
+    environment.reset_broker()
+    environment.reset_redis()
+    yield config.get("DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def stack(migrated_database, tmp_path_factory):
+    """The real system: every registered service and the gateway, as processes."""
+    from services.kit.stack import Stack
+
+    port = free_port()
+    running = Stack(
+        env={"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"},
+        log_dir=tmp_path_factory.mktemp("stack-logs"),
+    )
+    running.start()
+    try:
+        running.wait_ready(timeout=90)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def api(stack):
+    from tests.support.client import Api
+
+    return Api(stack.address)
+
+
+@pytest.fixture
+def user(api):
+    """A freshly registered user with a logged-in client."""
+    return api.new_user()
+
+
+@pytest.fixture
+def other_user(api):
+    return api.new_user()
+
+
+@pytest.fixture
+def unique():
+    return uuid.uuid4().hex[:10]

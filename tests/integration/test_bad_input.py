@@ -1,0 +1,135 @@
+"""Bad input: clear 4xx JSON naming the field, never a 500, and nothing written."""
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from services.kit import config
+
+# (method, path template, a valid body, fields that are required, {field: wrong-typed value})
+BODY_ENDPOINTS = [
+    ("POST", "/api/v1/auth/register", {"email": "new-{u}@example.com", "password": "long enough pw"},
+     ["email", "password"], {"email": 12, "password": ["x"], "timezone": "Mars/Base", "country": "XX"}),
+    ("POST", "/api/v1/auth/login", {"email": "{email}", "password": "x"},
+     ["email", "password"], {"email": "not-an-email", "password": 5}),
+    ("POST", "/api/v1/auth/refresh", {"refresh_token": "x" * 40}, ["refresh_token"],
+     {"refresh_token": 123}),
+    ("POST", "/api/v1/auth/logout", {"everywhere": False}, [], {"everywhere": "sometimes"}),
+    ("PATCH", "/api/v1/profile", {"display_name": "Z"}, [], {"timezone": 3, "locale": "english"}),
+    ("DELETE", "/api/v1/account", {"password": "wrong password"}, ["password"], {"password": 1}),
+    ("POST", "/api/v1/contacts", {"name": "Bob", "phone": "+447911123456"}, ["name"],
+     {"name": "", "phone": "07911 123456", "email": "bob", "priority": "first"}),
+    ("PATCH", "/api/v1/contacts/{contact_id}", {"name": "Rob"}, [],
+     {"priority": 0, "consent_state": "confirmed", "phone": 447911123456}),
+    ("POST", "/api/v1/consent/details", {"token": "{token}"}, ["token"], {"token": 42}),
+    ("POST", "/api/v1/consent", {"token": "{token}", "decision": "confirm"}, ["token", "decision"],
+     {"decision": "maybe", "token": "short"}),
+    ("POST", "/api/v1/providers", {"name": "Dr A"}, ["name"], {"name": None, "email": "@", "phone": "1"}),
+    ("PATCH", "/api/v1/providers/{provider_id}", {"role": "GP"}, [], {"role": 7}),
+    ("POST", "/api/v1/medications", {"name": "Lamotrigine", "dose": "100 mg", "schedule": "daily"},
+     ["name", "dose", "schedule"], {"active": "yes please", "dose": 100}),
+    ("PATCH", "/api/v1/medications/{medication_id}", {"active": False}, [], {"active": [], "name": ""}),
+]
+IDS = [f"{m} {p}" for m, p, *_ in BODY_ENDPOINTS]
+
+
+def row_counts() -> dict:
+    engine = create_engine(config.get("DATABASE_URL"))
+    with engine.connect() as conn:
+        tables = conn.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'user_management'"
+        )).scalars().all()
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM user_management.{t}")).scalar()
+                  for t in tables}
+    engine.dispose()
+    return counts
+
+
+@pytest.fixture
+def world(user, unique):
+    """Ids for the path templates: a contact, a provider, a medication of `user`."""
+    contact = user.post("/api/v1/contacts", json={"name": "C", "phone": "+447911123456"}).json()
+    provider = user.post("/api/v1/providers", json={"name": "P"}).json()
+    medication = user.post("/api/v1/medications",
+                           json={"name": "M", "dose": "1 mg", "schedule": "daily"}).json()
+    return {"contact_id": contact["contact_id"], "provider_id": provider["provider_id"],
+            "medication_id": medication["medication_id"], "token": "t" * 32,
+            "email": user.email, "u": unique}
+
+
+def fill(template, world):
+    if isinstance(template, str):
+        return template.format(**world)
+    if isinstance(template, dict):
+        return {k: fill(v, world) for k, v in template.items()}
+    return template
+
+
+def assert_field_error(response, *names):
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    body = response.json()
+    assert body["error"] and body["message"]
+    for name in names:
+        assert name in body["fields"], (name, body)
+
+
+@pytest.mark.parametrize("method,path,valid,required,wrong", BODY_ENDPOINTS, ids=IDS)
+def test_missing_fields(user, world, method, path, valid, required, wrong):
+    before = row_counts()
+    for name in required:
+        body = {k: v for k, v in fill(valid, world).items() if k != name}
+        response = user.call(method, fill(path, world), json=body)
+        assert response.status_code == 400
+        assert_field_error(response, name)
+        assert response.json()["fields"][name] == ["Missing data for required field."]
+    if method == "PATCH":  # a partial update must change something
+        assert_field_error(user.call(method, fill(path, world), json={}), "_schema")
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("method,path,valid,required,wrong", BODY_ENDPOINTS, ids=IDS)
+def test_wrong_types_and_values(user, world, method, path, valid, required, wrong):
+    before = row_counts()
+    for name, value in wrong.items():
+        body = {**fill(valid, world), name: value}
+        response = user.call(method, fill(path, world), json=body)
+        assert response.status_code == 400, (name, response.text)
+        assert_field_error(response, name)
+    unknown = user.call(method, fill(path, world), json={**fill(valid, world), "is_admin": True})
+    assert unknown.status_code == 400
+    assert unknown.json()["fields"]["is_admin"] == ["Unknown field."]
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("method,path,valid,required,wrong", BODY_ENDPOINTS, ids=IDS)
+def test_malformed_oversized_and_wrong_content_type(user, world, method, path, valid, required, wrong):
+    before = row_counts()
+    url = fill(path, world)
+    malformed = user.call(method, url, data=b'{"name": "Bob",', headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400 and "_body" in malformed.json()["fields"]
+    not_object = user.call(method, url, json=["a", "list"])
+    assert not_object.status_code == 400 and "_body" in not_object.json()["fields"]
+    oversized = user.call(method, url, json={**fill(valid, world), "name": "x" * 70_000})
+    assert oversized.status_code == 413 and oversized.json()["error"] == "payload_too_large"
+    form = user.call(method, url, data={"name": "Bob"})
+    assert form.status_code == 415 and form.json()["error"] == "unsupported_media_type"
+    assert row_counts() == before
+
+
+def test_unknown_route_and_wrong_method_are_json(api, user):
+    missing = api.request("GET", "/api/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    wrong = user.call("PUT", "/api/v1/contacts", json={})
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert "POST" in wrong.headers["Allow"]
+
+
+def test_chunked_oversized_body_is_refused(user):
+    def chunks():
+        yield b'{"name": "'
+        for _ in range(100):
+            yield b"x" * 1000
+        yield b'"}'
+
+    response = user.call("POST", "/api/v1/contacts", data=chunks(),
+                         headers={"Content-Type": "application/json"})
+    assert response.status_code == 413, response.text
