@@ -12,7 +12,9 @@ from sqlalchemy import create_engine, pool
 
 from services.kit import config as sanctum_config
 
-if context.config.config_file_name is not None:
+# The CLI configures logging from alembic.ini; callers that run migrations
+# in-process (tests, tools) keep their own logging.
+if context.config.config_file_name is not None and context.config.attributes.get("configure_logger", True):
     fileConfig(context.config.config_file_name, disable_existing_loggers=False)
 
 

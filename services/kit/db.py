@@ -110,7 +110,7 @@ class KitSession(Session):
         try:
             self.commit()
         except Exception:
-            log.exception("commit failed")
+            log.exception("commit failed")  # kit.logs withholds the database's detail text
             self.rollback()
             return sys.exc_info()
         for callback in self._after_commit:

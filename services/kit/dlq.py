@@ -14,19 +14,29 @@ from services.kit.events import ATTEMPT_HEADER, ERROR_HEADER, amqp_uri
 from services.kit.topology import all_handler_queues
 
 
-def dead_queues() -> dict[str, str]:
-    """Dead-letter queue name -> the handler queue it feeds back into."""
-    return {group["dead"].name: group["main"].name for group in all_handler_queues()}
+DEAD_SUFFIX = ".dead"
+
+
+def dead_queues() -> list[str]:
+    """Every registered handler's dead-letter queue."""
+    return [group["dead"].name for group in all_handler_queues()]
+
+
+def handler_queue_of(dead_queue: str) -> str:
+    if not dead_queue.endswith(DEAD_SUFFIX):
+        raise ValueError(f"{dead_queue} is not a dead-letter queue")
+    return dead_queue[: -len(DEAD_SUFFIX)]
 
 
 def _depth(channel, queue: str) -> int:
     return channel.queue_declare(queue=queue, passive=True).message_count
 
 
-def summary() -> dict[str, int]:
+def summary(queues: list[str] | None = None) -> dict[str, int]:
+    """Dead events waiting, per dead-letter queue."""
     with get_connection(amqp_uri()) as conn:
         channel = conn.channel()
-        return {queue: _depth(channel, queue) for queue in dead_queues()}
+        return {queue: _depth(channel, queue) for queue in queues or dead_queues()}
 
 
 def _describe(message) -> dict:
@@ -62,7 +72,7 @@ def _decoded(channel, raw):
 
 def replay(queue: str, limit: int | None = None) -> int:
     """Move dead events back to their handler's queue; return how many moved."""
-    target = dead_queues()[queue]
+    target = handler_queue_of(queue)
     moved = 0
     with get_connection(amqp_uri()) as conn:
         channel = conn.channel()

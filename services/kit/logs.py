@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import os
+import traceback
 
 from eventlet import corolocal
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
@@ -23,10 +24,31 @@ def bind_call(call_id: str | None, service: str | None) -> None:
     _context.service = service
 
 
+def _is_database_error(value) -> bool:
+    # PostgreSQL puts the offending values in its messages ("Key (email)=(...)").
+    from psycopg import Error as PsycopgError
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(value, (DBAPIError, PsycopgError))
+
+
+def _redacted(exc: BaseException) -> str:
+    return f"{type(exc).__module__}.{type(exc).__qualname__} (detail withheld: may contain user data)"
+
+
 class ContextFilter(logging.Filter):
+    """Adds service and call id; withholds database error text, which can carry data."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.call_id = getattr(_context, "call_id", None)
         record.service = getattr(_context, "service", None) or os.environ.get("SANCTUM_SERVICE")
+        if isinstance(record.args, tuple) and any(_is_database_error(a) for a in record.args):
+            record.args = tuple(_redacted(a) if _is_database_error(a) else a for a in record.args)
+        if record.exc_info and _is_database_error(record.exc_info[1]):
+            exc_type, exc, tb = record.exc_info
+            record.exc_text = "Traceback (most recent call last):\n" + "".join(
+                traceback.format_tb(tb)) + _redacted(exc)
+            record.exc_info = None
         return True
 
 

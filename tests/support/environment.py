@@ -31,6 +31,7 @@ WHERE nspname NOT LIKE 'pg_%' AND nspname NOT IN ('public', 'information_schema'
 
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config(str(PROJECT_ROOT / "migrations" / "alembic.ini"))
+    cfg.attributes["configure_logger"] = False
     if url:
         cfg.set_main_option("sqlalchemy.url", url)
     return cfg

@@ -1,0 +1,200 @@
+"""The kit's RPC and event guarantees, in real containers on the real broker and database."""
+
+import time
+
+import eventlet
+import pytest
+from nameko.standalone.rpc import ClusterRpcClient
+from sqlalchemy import MetaData, create_engine, insert, select, text
+
+from services.kit import config, dlq, service_auth
+from services.kit.errors import NotFound, ServiceAuthFailed, ServiceUnavailable
+from services.kit.events import envelope, handler_queue_name, operator_dispatcher, outbox_table
+from tests.support import probe
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        eventlet.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def probes(container_factory, migrated_database):
+    probe.create_schemas()
+    probe.BEHAVIOUR.clear()
+    probe.CALLS.clear()
+    dead = f"{handler_queue_name('kit_probe', 'probe.happened', 'kit_probe_consumer', 'on_happened')}.dead"
+    started = {}
+    for cls in (probe.ProbeService, probe.ProbeConsumer, probe.ProbeCaller):
+        container = container_factory(cls)
+        container.start()
+        started[cls.name] = container
+    from nameko.amqp.publish import get_connection
+
+    from services.kit.events import amqp_uri
+
+    with get_connection(amqp_uri()) as conn:
+        conn.channel().queue_purge(dead)
+    yield started
+
+
+@pytest.fixture
+def operator_rpc():
+    with ClusterRpcClient(context_data=service_auth.stamp({}, "operator"), timeout=10) as client:
+        yield client
+
+
+def test_rpc_with_a_credential_is_served(probes, operator_rpc):
+    assert operator_rpc.kit_probe.write("a") == "a"
+    assert probe.notes("kit_probe") == ["a"]
+
+
+@pytest.mark.parametrize("context", [{}, {service_auth.CONTEXT_KEY: "operator:forged"},
+                                     {service_auth.CONTEXT_KEY: 42}])
+def test_rpc_without_a_valid_credential_is_refused(probes, context):
+    with ClusterRpcClient(context_data=context, timeout=10) as client:
+        with pytest.raises(ServiceAuthFailed):
+            client.kit_probe.write("never")
+    assert probe.notes("kit_probe") == []
+
+
+def test_domain_errors_arrive_as_themselves(probes, operator_rpc):
+    with pytest.raises(NotFound) as caught:
+        operator_rpc.kit_probe.missing()
+    assert caught.value.message == "nothing here"
+
+
+def test_commit_happens_before_the_reply(probes, operator_rpc):
+    """A write that fails at COMMIT must reach the caller as an error, never as success."""
+    operator_rpc.kit_probe.write("dup")
+    with pytest.raises(Exception) as caught:
+        operator_rpc.kit_probe.write("dup")
+    assert "IntegrityError" in type(caught.value).__name__ + str(caught.value)
+    assert probe.notes("kit_probe") == ["dup"]
+
+
+def test_event_reaches_the_handler_once_through_the_outbox(probes, operator_rpc):
+    event_id = operator_rpc.kit_probe.write_and_emit("e1")
+    wait_for(lambda: probe.notes("kit_probe_consumer") == ["e1"])
+    engine = create_engine(config.get("DATABASE_URL"))
+    with engine.connect() as conn:
+        status = conn.execute(text("SELECT status FROM kit_probe.outbox WHERE event_id = :e"),
+                              {"e": event_id}).scalar()
+        processed = conn.execute(text("SELECT count(*) FROM kit_probe_consumer.processed_events "
+                                      "WHERE event_id = :e"), {"e": event_id}).scalar()
+    engine.dispose()
+    assert status == "published"
+    assert processed == 1
+
+
+def test_a_redelivered_event_has_no_second_effect(probes):
+    event = envelope("probe.happened", "kit_probe", {"key": "twice"}, None)
+    publish = _raw_publisher()
+    publish(event)
+    publish(event)  # same event id: what a relay crash or broker redelivery produces
+    wait_for(lambda: probe.notes("kit_probe_consumer") == ["twice"])
+    eventlet.sleep(0.5)
+    assert probe.notes("kit_probe_consumer") == ["twice"]
+    assert probe.CALLS["twice"] == 1
+
+
+def test_an_event_committed_before_a_crash_is_still_published(probes):
+    """A row left in the outbox (process died after COMMIT) is published by the relay."""
+    event = envelope("probe.happened", "kit_probe", {"key": "orphan"}, None)
+    engine = create_engine(config.get("DATABASE_URL"))
+    with engine.begin() as conn:
+        conn.execute(insert(outbox_table(MetaData(schema="kit_probe"))).values(
+            event_id=event["event_id"], event_type="probe.happened", payload=event, headers={}))
+    engine.dispose()
+    wait_for(lambda: probe.notes("kit_probe_consumer") == ["orphan"], timeout=5)
+
+
+def test_a_failing_handler_is_retried_with_backoff(probes, operator_rpc):
+    probe.BEHAVIOUR["flaky"] = "fail-2"  # fails twice, then succeeds
+    started = time.monotonic()
+    operator_rpc.kit_probe.write_and_emit("flaky")
+    wait_for(lambda: probe.notes("kit_probe_consumer") == ["flaky"], timeout=10)
+    assert probe.CALLS["flaky"] == 3
+    assert time.monotonic() - started >= 0.6  # 200 ms, then 400 ms
+    assert dlq.summary([_dead_queue()])[_dead_queue()] == 0
+
+
+def test_a_handler_that_keeps_failing_is_dead_lettered_and_can_be_replayed(probes, operator_rpc):
+    probe.BEHAVIOUR["broken"] = "fail"
+    event_id = operator_rpc.kit_probe.write_and_emit("broken")
+    wait_for(lambda: dlq.summary([_dead_queue()])[_dead_queue()] == 1, timeout=10)
+    assert probe.CALLS["broken"] == 4  # first try and three retries
+    assert probe.notes("kit_probe_consumer") == []  # every failed attempt rolled back
+    [parked] = dlq.peek(_dead_queue())
+    assert parked["event_id"] == event_id
+    assert parked["error"] == "RuntimeError"
+    assert parked["attempts"] == 4
+    assert dlq.summary([_dead_queue()])[_dead_queue()] == 1  # peeking does not remove
+
+    probe.BEHAVIOUR["broken"] = "ok"  # the bug is fixed
+    assert dlq.replay(_dead_queue()) == 1
+    wait_for(lambda: probe.notes("kit_probe_consumer") == ["broken"])
+    assert dlq.summary([_dead_queue()])[_dead_queue()] == 0
+
+
+def test_an_event_without_a_credential_is_refused(probes):
+    event = envelope("probe.happened", "kit_probe", {"key": "forged"}, None)
+    _raw_publisher(credential=False)(event)
+    wait_for(lambda: dlq.summary([_dead_queue()])[_dead_queue()] == 1)
+    assert probe.CALLS.get("forged") is None
+    assert dlq.peek(_dead_queue())[0]["error"] == "ServiceAuthFailed"
+
+
+def test_operator_dispatch_is_accepted(probes):
+    operator_dispatcher()("kit_probe", "probe.happened", {"key": "by-hand"})
+    wait_for(lambda: probe.notes("kit_probe_consumer") == ["by-hand"])
+
+
+def test_rpc_to_a_slow_service_times_out(probes, operator_rpc):
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable):
+        operator_rpc.kit_probe_caller.call_slow(3)
+    assert time.monotonic() - started < 2.5
+    assert operator_rpc.kit_probe_caller.call_slow(0) == "done"
+
+
+def test_rpc_to_a_stopped_service_is_unavailable_not_a_hang(probes, operator_rpc):
+    probes["kit_probe"].stop()
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable):
+        operator_rpc.kit_probe_caller.call_slow(0)
+    assert time.monotonic() - started < 2.5
+
+
+def test_database_waits_do_not_block_the_process(probes, operator_rpc):
+    """psycopg must wait cooperatively: concurrent slow queries overlap."""
+    started = time.monotonic()
+    calls = [operator_rpc.kit_probe.sleep_in_database.call_async(0.5) for _ in range(4)]
+    for call in calls:
+        call.result()
+    assert time.monotonic() - started < 1.5  # serialised, they would take 2 s
+
+
+def _dead_queue():
+    return f"{handler_queue_name('kit_probe', 'probe.happened', 'kit_probe_consumer', 'on_happened')}.dead"
+
+
+def _raw_publisher(credential=True):
+    from kombu import Exchange
+    from nameko.amqp.publish import Publisher
+
+    from services.kit.events import amqp_uri
+
+    publisher = Publisher(amqp_uri(), use_confirms=True, serializer="json")
+    headers = {service_auth.HEADER: service_auth.credential_for("kit_probe")} if credential else {}
+
+    def publish(event):
+        publisher.publish(event, exchange=Exchange("kit_probe.events", type="topic", durable=True),
+                          routing_key="probe.happened", headers=headers, mandatory=True)
+
+    return publish

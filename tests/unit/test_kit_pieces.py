@@ -1,0 +1,154 @@
+"""The kit's small parts on their own: credentials, errors, tokens, limits, logs, config."""
+
+import io
+import json
+import logging
+import time
+
+import pytest
+import redis as redis_lib
+from nameko.exceptions import deserialize, serialize
+from psycopg import waiting
+
+from services.kit import config, db, errors, logs, service_auth, tokens
+from services.kit.ratelimit import Limit
+
+
+def test_credentials_verify_and_name_the_caller():
+    credential = service_auth.credential_for("mood_tracking")
+    assert service_auth.verify(credential) == "mood_tracking"
+    name, _, mac = credential.partition(":")
+    for forged in (f"gateway:{mac}", f"{name}:{'0' * len(mac)}", name, "", None, 7):
+        with pytest.raises(errors.ServiceAuthFailed):
+            service_auth.verify(forged)
+
+
+def test_stamp_replaces_the_incoming_credential():
+    context = {service_auth.CONTEXT_KEY: service_auth.credential_for("gateway")}
+    service_auth.stamp(context, "user_management")
+    assert service_auth.caller_of(context) == "user_management"
+
+
+@pytest.mark.parametrize("error", [
+    errors.ValidationFailed(fields={"name": ["Missing data for required field."]}),
+    errors.NotFound("contact not found"),
+    errors.RateLimited(retry_after=42),
+    errors.Conflict("already"),
+])
+def test_domain_errors_survive_rpc_serialization(error):
+    copy = deserialize(json.loads(json.dumps(serialize(error))))
+    assert type(copy) is type(error)
+    assert copy.to_dict() == error.to_dict()
+    assert copy.http_status == error.http_status
+    if isinstance(error, errors.RateLimited):
+        assert copy.retry_after == 42
+
+
+def test_access_tokens_round_trip_and_are_short_lived():
+    token, ttl = tokens.issue_access_token("u-1", "s-1")
+    claims = tokens.TokenVerifier().claims(token)
+    assert claims["sub"] == "u-1" and claims["sid"] == "s-1"
+    assert ttl <= 900 and claims["exp"] - claims["iat"] == ttl
+
+
+def test_an_expired_token_is_invalid():
+    token, _ = tokens.issue_access_token("u-1", "s-1", now=time.time() - 3600)
+    with pytest.raises(tokens.InvalidToken):
+        tokens.TokenVerifier().claims(token)
+
+
+@pytest.fixture
+def redis():
+    client = redis_lib.Redis.from_url(config.get("REDIS_URL"))
+    yield client
+    for key in client.scan_iter("ratelimit:test-*"):
+        client.delete(key)
+
+
+def test_fixed_window_limit(redis):
+    limit = Limit("test-limit", max_hits=3, window_seconds=60)
+    now = 1_000_020.0
+    for _ in range(3):
+        limit.check(redis, "who", now)
+        limit.hit(redis, "who", now)
+    with pytest.raises(errors.RateLimited) as caught:
+        limit.check(redis, "who", now)
+    assert caught.value.retry_after == 60 - int(now) % 60
+    limit.check(redis, "someone-else", now)
+    limit.check(redis, "who", now + 60)  # next window
+
+
+def test_limits_allow_when_redis_is_unreachable():
+    down = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    limit = Limit("test-down", max_hits=0, window_seconds=60)
+    limit.check(down, "who")  # no exception: availability over strictness
+    limit.hit(down, "who")
+
+
+def _json_logger():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(logs.ContextFilter())
+    logger = logging.getLogger("kit-log-test")
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger, stream
+
+
+def test_log_lines_are_json_with_the_call_id():
+    logger, stream = _json_logger()
+    logs.bind_call("mood_tracking.log_shift.abc", "mood_tracking")
+    logger.info("shift %s stored", "id-1")
+    logs.bind_call(None, None)
+    line = json.loads(stream.getvalue())
+    assert line["call_id"] == "mood_tracking.log_shift.abc"
+    assert line["service"] == "mood_tracking"
+    assert line["message"] == "shift id-1 stored" and line["level"] == "INFO"
+
+
+def test_database_error_detail_is_withheld_from_logs(migrated_database):
+    """PostgreSQL quotes the offending value ("Key (k)=(...) already exists")."""
+    from sqlalchemy import create_engine, text
+
+    secret = "-".join(["feeling", "hopeless", "tonight"])
+    engine = create_engine(config.get("DATABASE_URL"))
+    logger, stream = _json_logger()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE TEMP TABLE notes (k text UNIQUE)"))
+            for _ in range(2):
+                conn.execute(text("INSERT INTO notes VALUES (:k)"), {"k": secret})
+    except Exception as exc:
+        assert secret in str(exc.orig)  # the raw error does carry it
+        logger.exception("query failed: %s", exc)
+    engine.dispose()
+    output = stream.getvalue()
+    assert output and secret not in output
+    line = json.loads(output)
+    assert "IntegrityError" in line["message"] and "withheld" in line["exc_info"]
+
+
+def test_non_cooperative_psycopg_is_refused(monkeypatch):
+    db.check_cooperative_driver()  # the kit's own setting passes
+    if not hasattr(waiting, "wait_c"):
+        pytest.skip("psycopg C extension not installed")
+    monkeypatch.setattr(waiting, "wait", waiting.wait_c)
+    with pytest.raises(RuntimeError, match="blocking wait function"):
+        db.check_cooperative_driver()
+
+
+def test_config_values_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("REDIS_URL", "redis://elsewhere:6379/3")
+    try:
+        assert config.load()["REDIS_URL"] == "redis://elsewhere:6379/3"
+    finally:
+        monkeypatch.undo()
+        config.load()
+    assert config.get("REDIS_URL") != "redis://elsewhere:6379/3"
+
+
+def test_a_missing_secret_file_is_a_clear_error(tmp_path):
+    with pytest.raises(RuntimeError, match="make secrets"):
+        config.read_secret(str(tmp_path / "nope.pem"))
