@@ -5,3 +5,6 @@ from services.kit.rpc import RpcClient
 
 class ServiceClients:
     users = RpcClient("user_management")
+    mood = RpcClient("mood_tracking")
+    patterns = RpcClient("pattern_analysis")
+    notifications = RpcClient("notifications")

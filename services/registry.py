@@ -7,6 +7,9 @@ this list, so a new service is added here once.
 
 SERVICES = {
     "user_management": "services.user_management.service:UserManagementService",
+    "mood_tracking": "services.mood_tracking.service:MoodTrackingService",
+    "pattern_analysis": "services.pattern_analysis.service:PatternAnalysisService",
+    "notifications": "services.notifications.service:NotificationsService",
 }
 
 GATEWAY = ("gateway", "gateway.service:GatewayService")

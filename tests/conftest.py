@@ -9,26 +9,39 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
-import socket  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
 from tests.support import environment  # noqa: E402
+from tests.support.processes import RedisServer, Sinks, free_port  # noqa: E402
 
 # Every process this suite starts, and this process itself, use the test
-# database, vhost and Redis db: a running `make run` stack is never touched.
+# database, vhost, a Redis server of the suite's own and local mail and SMS
+# sinks: a running `make run` stack is never touched.
+REDIS = RedisServer(free_port())
+SINKS = Sinks(smtp_port=free_port(), sns_port=free_port(), sns_inspect_port=free_port())
 os.environ.update(environment.TEST_ENV)
+os.environ.update(REDIS.env())
+os.environ.update(SINKS.env())
 
 from services.kit import config  # noqa: E402
 
 config.load()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(scope="session", autouse=True)
+def redis_server(tmp_path_factory):
+    REDIS.start(tmp_path_factory.mktemp("redis"))
+    yield REDIS
+    REDIS.stop()
+
+
+@pytest.fixture(scope="session")
+def sinks(tmp_path_factory):
+    SINKS.start(tmp_path_factory.mktemp("sinks"))
+    yield SINKS
+    SINKS.stop()
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +53,7 @@ def migrated_database():
 
 
 @pytest.fixture(scope="session")
-def stack(migrated_database, tmp_path_factory):
+def stack(migrated_database, sinks, tmp_path_factory):
     """The real system: every registered service and the gateway, as processes."""
     from services.kit.stack import Stack
 

@@ -26,6 +26,7 @@ class RegisterRequest(RequestSchema):
     timezone = Trimmed(validate=validate_timezone)
     locale = Trimmed(validate=validate_locale)
     country = Trimmed(validate=validate_country)
+    phone = phone(allow_none=True)
 
 
 class LoginRequest(RequestSchema):
@@ -68,6 +69,7 @@ class Profile(Schema):
     timezone = fields.String()
     locale = fields.String()
     country = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
     created_at = fields.String()
 
 
@@ -76,6 +78,7 @@ class ProfileUpdate(PatchSchema):
     timezone = Trimmed(validate=validate_timezone)
     locale = Trimmed(validate=validate_locale)
     country = Trimmed(validate=validate_country, allow_none=True)
+    phone = phone(allow_none=True, metadata={"description": "How your contacts can reach you; quoted in alerts."})
 
 
 # --- emergency contacts ---------------------------------------------------------

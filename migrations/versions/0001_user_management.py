@@ -108,6 +108,7 @@ def upgrade() -> None:
     sa.Column('timezone', sa.Text(), server_default='UTC', nullable=False),
     sa.Column('locale', sa.Text(), server_default='en', nullable=False),
     sa.Column('country', sa.Text(), nullable=True),
+    sa.Column('phone', sa.Text(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user_management.users.user_id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id'),

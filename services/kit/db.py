@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, MetaData, Table, create_engine, text
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -153,6 +154,21 @@ class Database(DependencyProvider):
 
     def stop(self):
         self.engine.dispose()
+
+
+def reference_users(metadata: MetaData) -> Table:
+    """Declare user_management.users in another service's metadata, so its
+    foreign keys to the account resolve (rows go when the account goes)."""
+    return Table("users", metadata, Column("user_id", UUID(as_uuid=False), primary_key=True),
+                 schema="user_management", extend_existing=True)
+
+
+def database_of(container, needed_by: str) -> "Database":
+    """The container's Database provider, for extensions that work in its schema."""
+    for dependency in container.dependencies:
+        if isinstance(dependency, Database):
+            return dependency
+    raise RuntimeError(f"{container.service_name}: {needed_by} needs a Database dependency")
 
 
 @contextmanager

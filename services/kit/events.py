@@ -25,8 +25,6 @@ import uuid
 from datetime import datetime, timezone
 from functools import partial
 
-import eventlet
-from eventlet.queue import Empty, Full, LightQueue
 from kombu import Exchange, Queue
 from kombu.common import maybe_declare
 from nameko import config as nameko_config
@@ -59,8 +57,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.kit import config, service_auth
-from services.kit.db import Database, finish_transactions
+from services.kit.db import database_of, finish_transactions
 from services.kit.errors import ServiceAuthFailed
+from services.kit.loops import WakeableLoop
 
 log = logging.getLogger(__name__)
 
@@ -156,45 +155,16 @@ class OutboxRelay:
 
     batch_size = 200
 
-    def __init__(self, service_name: str, table: Table, engine, poll_seconds: float = 1.0):
+    def __init__(self, service_name: str, table: Table, engine):
         self.service_name = service_name
         self.table = table
         self.engine = engine
-        self.poll_seconds = poll_seconds
         self.exchange = get_event_exchange(service_name)
         self.publisher = AmqpPublisher(
             amqp_uri(), use_confirms=True, serializer="json", declare=[self.exchange]
         )
-        self._wakeups: LightQueue = LightQueue(maxsize=1)
-        self._running = False
-
-    def wake(self) -> None:
-        try:
-            self._wakeups.put_nowait(None)
-        except Full:
-            pass
-
-    def run(self) -> None:
-        self._running = True
-        failures = 0
-        while self._running:
-            try:
-                published = self.publish_pending()
-                failures = 0
-            except Exception:
-                failures += 1
-                log.warning("outbox relay could not publish; will retry", exc_info=True)
-                eventlet.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
-                continue
-            if published < self.batch_size:
-                try:
-                    self._wakeups.get(timeout=self.poll_seconds)
-                except Empty:
-                    pass
-
-    def stop(self) -> None:
-        self._running = False
-        self.wake()
+        self.loop = WakeableLoop(f"outbox relay ({service_name})",
+                                 lambda: self.publish_pending() == self.batch_size)
 
     def publish_pending(self) -> int:
         table = self.table
@@ -267,7 +237,7 @@ class Dispatch:
                 subject_id=subject_id,
             )
         )
-        session.on_commit(self._relay.wake)
+        session.on_commit(self._relay.loop.wake)
         return event["event_id"]
 
     def erase_subject(self, subject_id: str) -> None:
@@ -279,23 +249,17 @@ class EventDispatcher(DependencyProvider):
     """Outbox-backed event dispatch; needs a ``Database`` on the same service."""
 
     def setup(self):
-        self.database = next(
-            (dep for dep in self.container.dependencies if isinstance(dep, Database)), None
-        )
-        if self.database is None:
-            raise RuntimeError(
-                f"{self.container.service_name}: EventDispatcher needs a Database dependency "
-                "(the outbox lives in the service's schema)"
-            )
+        # The outbox lives in the service's schema, written in the worker's transaction.
+        self.database = database_of(self.container, "EventDispatcher")
 
     def start(self):
         # After every setup(): the Database's engine and schema exist by now.
         self.table = outbox_table(MetaData(schema=self.database.schema))
         self.relay = OutboxRelay(self.container.service_name, self.table, self.database.engine)
-        self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+        self.container.spawn_managed_thread(self.relay.loop.run, identifier="outbox_relay")
 
     def stop(self):
-        self.relay.stop()
+        self.relay.loop.stop()
 
     def get_dependency(self, worker_ctx):
         return Dispatch(

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # argon2id at the OWASP minimum (19 MiB, t=2, p=1): about 36 ms per hash here.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-PROFILE_FIELDS = ("display_name", "timezone", "locale", "country")
+PROFILE_FIELDS = ("display_name", "timezone", "locale", "country", "phone")
 BAD_LOGIN = "Email or password is incorrect."
 
 

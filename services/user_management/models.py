@@ -78,6 +78,8 @@ class UserProfile(Base):
     timezone: Mapped[str] = mapped_column(Text, nullable=False, server_default="UTC")
     locale: Mapped[str] = mapped_column(Text, nullable=False, server_default="en")
     country: Mapped[str | None] = mapped_column(Text)
+    # How contacts can reach the user, quoted in crisis alerts.
+    phone: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = _updated()
 
 

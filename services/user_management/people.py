@@ -164,14 +164,21 @@ def respond_to_invitation(db: Session, token: str, decision: str) -> dict:
     return {"consent_state": contact.consent_state}
 
 
-def alert_recipients(db: Session, user_id: str) -> list[dict]:
-    """Confirmed contacts, highest priority (lowest number) first."""
+def alert_context(db: Session, user_id: str) -> dict:
+    """Who to alert for this user (confirmed contacts, highest priority first), and
+    what an alert may say about the user: name, how to reach them, their country."""
+    profile = db.get(UserProfile, user_id)
+    if profile is None:
+        raise NotFound("account not found")
     contacts = db.scalars(
         select(EmergencyContact)
         .where(EmergencyContact.user_id == user_id, EmergencyContact.consent_state == "confirmed")
         .order_by(EmergencyContact.priority, EmergencyContact.created_at)
     )
-    return [to_dict(c, ("contact_id", "name", "email", "phone", "priority")) for c in contacts]
+    return {
+        "user": to_dict(profile, ("display_name", "phone", "country", "locale")),
+        "contacts": [to_dict(c, ("contact_id", "name", "email", "phone", "priority")) for c in contacts],
+    }
 
 
 # --- the plain owned records ---------------------------------------------------

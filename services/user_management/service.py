@@ -22,6 +22,7 @@ class UserManagementService(DomainService):
         per_ip.check(self.redis, client_ip)
         per_ip.hit(self.redis, client_ip)
         user_id = accounts.register(self.db, data)
+        self._profile_changed(user_id, data.get("timezone", "UTC"))
         return accounts.open_session(self.db, user_id)
 
     @rpc
@@ -52,7 +53,15 @@ class UserManagementService(DomainService):
 
     @rpc
     def update_profile(self, user_id: str, changes: dict) -> dict:
-        return accounts.update_profile(self.db, user_id, changes)
+        profile = accounts.update_profile(self.db, user_id, changes)
+        if "timezone" in changes:
+            self._profile_changed(user_id, profile["timezone"])
+        return profile
+
+    def _profile_changed(self, user_id: str, timezone: str) -> None:
+        """Tell services that keep a copy of profile settings (mood: the time zone)."""
+        self.events.dispatch("user.profile_changed", {"user_id": user_id, "timezone": timezone},
+                             subject_id=user_id)
 
     # --- emergency contacts -------------------------------------------------
     @rpc
@@ -95,9 +104,9 @@ class UserManagementService(DomainService):
         return people.respond_to_invitation(self.db, token, decision)
 
     @rpc
-    def alert_recipients(self, user_id: str) -> list:
-        """Confirmed contacts in priority order (used by notifications)."""
-        return people.alert_recipients(self.db, user_id)
+    def alert_context(self, user_id: str) -> dict:
+        """Confirmed contacts in priority order and what an alert may say (notifications)."""
+        return people.alert_context(self.db, user_id)
 
     # --- healthcare providers -----------------------------------------------
     @rpc

@@ -16,11 +16,13 @@ TEST_ENV = {
         "TEST_DATABASE_URL", "postgresql+psycopg://sanctum:sanctum@127.0.0.1:5432/sanctum_test"
     ),
     "AMQP_URI": os.environ.get("TEST_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/sanctum_test"),
-    "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1"),
     # Tests act as nginx would: each simulated client sends its own X-Forwarded-For.
     "TRUSTED_PROXY_HOPS": "1",
     "EVENT_RETRY_DELAYS_MS": "[200, 400, 800]",
     "RPC_TIMEOUT_SECONDS": "5",
+    "NOTIFY_MAX_ATTEMPTS": "3",
+    "NOTIFY_RETRY_BASE_SECONDS": "0.2",
+    "APP_BASE_URL": "https://app.test",
 }
 
 SERVICE_SCHEMAS_SQL = """
@@ -68,4 +70,4 @@ def reset_broker() -> None:
 
 
 def reset_redis() -> None:
-    redis_lib.Redis.from_url(TEST_ENV["REDIS_URL"]).flushdb()
+    redis_lib.Redis.from_url(os.environ["REDIS_URL"]).flushdb()

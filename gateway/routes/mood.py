@@ -1,0 +1,69 @@
+"""Mood shifts, daily baselines, rapid-cycling days; crisis rules, flags and alerts."""
+
+from gateway.clients import ServiceClients
+from gateway.http import route
+from gateway.schemas import mood as s
+
+
+def shift_query(query: dict) -> dict:
+    return {"from": query.get("from_"), "to": query.get("to"), "limit": query["limit"],
+            "cursor": query.get("cursor")}
+
+
+class MoodRoutes(ServiceClients):
+    @route("POST", "/api/v1/mood/shift", body=s.ShiftCreate, response=s.Shift, status=201,
+           tags=["mood"])
+    def log_shift(self, call):
+        """Log a mood shift; crisis rules run on it at once."""
+        return self.mood.log_shift(call.user_id, call.body)
+
+    @route("GET", "/api/v1/mood/shifts", query=s.ShiftQuery, response=s.ShiftPage, tags=["mood"])
+    def list_shifts(self, call):
+        """Newest first, within [from, to); follow next_cursor for more."""
+        return self.mood.list_shifts(call.user_id, shift_query(call.query))
+
+    @route("GET", "/api/v1/mood/shifts/<shift_id>", response=s.Shift, tags=["mood"])
+    def get_shift(self, call, shift_id):
+        return self.mood.get_shift(call.user_id, shift_id)
+
+    @route("PATCH", "/api/v1/mood/shifts/<shift_id>", body=s.ShiftUpdate, response=s.Shift,
+           tags=["mood"])
+    def correct_shift(self, call, shift_id):
+        """Correct an entry; baselines and crisis rules follow the correction."""
+        return self.mood.correct_shift(call.user_id, shift_id, call.body)
+
+    @route("DELETE", "/api/v1/mood/shifts/<shift_id>", status=204, tags=["mood"])
+    def delete_shift(self, call, shift_id):
+        self.mood.delete_shift(call.user_id, shift_id)
+
+    @route("GET", "/api/v1/mood/baselines", query=s.DayRange, response=s.Baseline(many=True),
+           tags=["mood"])
+    def daily_baselines(self, call):
+        """Per day: peak elevation and depression, irritability, anxiety, sleep."""
+        return self.mood.daily_baselines(call.user_id, s.day_range(call.query))
+
+    @route("GET", "/api/v1/mood/rapid-cycling", query=s.DayRange,
+           response=s.RapidCyclingDay(many=True), tags=["mood"])
+    def rapid_cycling_days(self, call):
+        """Days with two or more polarity crossings (a pattern, not a diagnosis)."""
+        return self.mood.rapid_cycling_days(call.user_id, s.day_range(call.query))
+
+    @route("GET", "/api/v1/alert-rules", response=s.AlertRules, tags=["crisis"])
+    def get_alert_rules(self, call):
+        return self.patterns.get_rules(call.user_id)
+
+    @route("PATCH", "/api/v1/alert-rules", body=s.AlertRulesUpdate, response=s.AlertRules,
+           tags=["crisis"])
+    def set_alert_rules(self, call):
+        """Tighten the crisis rules (never loosen them)."""
+        return self.patterns.set_rules(call.user_id, call.body)
+
+    @route("GET", "/api/v1/patterns/flags", query=s.DayRange, response=s.PatternFlag(many=True),
+           tags=["crisis"])
+    def list_flags(self, call):
+        return self.patterns.list_flags(call.user_id, s.day_range(call.query))
+
+    @route("GET", "/api/v1/alerts", response=s.Alert(many=True), tags=["crisis"])
+    def list_alerts(self, call):
+        """Alerts sent to your contacts on your behalf, newest first."""
+        return self.notifications.list_alerts(call.user_id)

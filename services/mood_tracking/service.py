@@ -1,0 +1,93 @@
+"""Mood tracking: shifts on the Life Chart scale, daily baselines, rapid-cycling days.
+
+Reads go through the per-user Redis cache (a write bumps the user's cache
+generation after commit); every write publishes its event through the outbox.
+"""
+
+import json
+import logging
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from services.kit.cache import Cache
+from services.kit.events import event_handler
+from services.kit.rpc import rpc
+from services.kit.service import DomainService
+from services.mood_tracking import shifts
+
+log = logging.getLogger(__name__)
+
+
+def _key(name: str, query: dict) -> str:
+    return f"{name}:{json.dumps(query, sort_keys=True, default=str, separators=(',', ':'))}"
+
+
+class MoodTrackingService(DomainService):
+    name = "mood_tracking"
+    cache = Cache("mood")
+
+    def _after_write(self, user_id: str) -> None:
+        self.db.on_commit(lambda: self.cache.invalidate(user_id))
+
+    @rpc
+    def log_shift(self, user_id: str, data: dict) -> dict:
+        shift, facts = shifts.create(self.db, user_id, data)
+        self.events.dispatch("mood.shift.logged", facts, subject_id=user_id)
+        self._after_write(user_id)
+        return shift
+
+    @rpc
+    def correct_shift(self, user_id: str, shift_id: str, changes: dict) -> dict:
+        shift, facts = shifts.update(self.db, user_id, shift_id, changes)
+        self.events.dispatch("mood.shift.corrected", facts, subject_id=user_id)
+        self._after_write(user_id)
+        return shift
+
+    @rpc
+    def delete_shift(self, user_id: str, shift_id: str) -> None:
+        shifts.remove(self.db, user_id, shift_id)
+        self._after_write(user_id)
+
+    @rpc
+    def list_shifts(self, user_id: str, query: dict) -> dict:
+        return self.cache.get_or_load(
+            user_id, _key("shifts", query), lambda: shifts.page(self.db, user_id, query)
+        )
+
+    @rpc
+    def get_shift(self, user_id: str, shift_id: str) -> dict:
+        return self.cache.get_or_load(
+            user_id, f"shift:{shift_id}", lambda: shifts.one(self.db, user_id, shift_id)
+        )
+
+    @rpc
+    def daily_baselines(self, user_id: str, query: dict) -> list:
+        return self.cache.get_or_load(
+            user_id, _key("baselines", query),
+            lambda: shifts.baselines(self.db, user_id, query["from"], query["to"]),
+        )
+
+    @rpc
+    def rapid_cycling_days(self, user_id: str, query: dict) -> list:
+        return self.cache.get_or_load(
+            user_id, _key("cycling", query),
+            lambda: shifts.rapid_cycling_days(self.db, user_id, query["from"], query["to"]),
+        )
+
+    @event_handler("user_management", "user.profile_changed")
+    def remember_timezone(self, event):
+        data = event["data"]
+        try:
+            with self.db.begin_nested():
+                shifts.save_timezone(self.db, data["user_id"], data["timezone"],
+                                     datetime.fromisoformat(event["occurred_at"]))
+        except IntegrityError:
+            log.info("profile change for an erased account ignored (event %s)", event["event_id"])
+
+    @event_handler("user_management", "user.deleted")
+    def forget_user(self, event):
+        # Rows went with the account (foreign keys cascade); the cache goes here.
+        user_id = event["data"]["user_id"]
+        self.events.erase_subject(user_id)
+        self.db.on_commit(lambda: self.cache.forget(user_id))

@@ -1,0 +1,191 @@
+"""Alerts: planned as rows in the handler's transaction, delivered by a loop.
+
+Exactly once per crisis, contact and channel: the row is unique on those, so a
+redelivered event plans nothing new. Delivery claims a row ("sending", committed)
+before calling the provider and records the outcome after. A row found still
+"sending" long after its claim belonged to a process that died mid-send: it
+may or may not have gone out, and is marked "uncertain", never sent again.
+Transient failures are retried with backoff; a permanent failure, or running
+out of attempts, marks that row failed, and the next ones go ahead regardless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.kit.db import database_of
+from services.kit.loops import WakeableLoop
+from services.notifications import messages
+from services.notifications.channels import PermanentFailure, TransientFailure, all_channels, settings
+from services.notifications.models import CrisisLine, Notification
+
+log = logging.getLogger(__name__)
+NOTIFICATIONS = Notification.__table__
+ABANDONED_AFTER_SECONDS = 60
+
+
+def crisis_line(db: Session, country: str | None) -> dict:
+    rows = {row.country: row for row in db.scalars(
+        select(CrisisLine).where(CrisisLine.country.in_([country or "*", "*"])))}
+    line = rows.get(country or "*") or rows["*"]
+    return {"name": line.name, "contact": line.contact, "emergency_number": line.emergency_number}
+
+
+def _plan(db: Session, **values) -> bool:
+    inserted = db.execute(
+        insert(NOTIFICATIONS).values(**values)
+        .on_conflict_do_nothing(constraint="once_per_contact_and_channel")
+        .returning(NOTIFICATIONS.c.notification_id)
+    ).scalar()
+    return inserted is not None
+
+
+def plan_crisis_alerts(db: Session, crisis: dict, context: dict) -> int:
+    """One row per confirmed contact and channel they can be reached on."""
+    user = context["user"]
+    line = crisis_line(db, user.get("country"))
+    planned = 0
+    for contact in context["contacts"]:
+        common = dict(user_id=crisis["user_id"], kind="crisis", reference=crisis["crisis_id"],
+                      contact_id=contact["contact_id"], contact_name=contact["name"],
+                      priority=contact["priority"])
+        if contact.get("email"):
+            subject, body = messages.crisis_email(user, contact, line)
+            planned += _plan(db, channel="email", recipient=contact["email"], subject=subject,
+                             body=body, **common)
+        if contact.get("phone"):
+            planned += _plan(db, channel="sms", recipient=contact["phone"],
+                             body=messages.crisis_sms(user, contact, line), **common)
+    return planned
+
+
+def plan_invitation(db: Session, event: dict) -> bool:
+    invite = event["data"]
+    link = f"{settings().get('APP_BASE_URL', 'https://app.sanctumtools.com')}/consent?token={invite['token']}"
+    common = dict(user_id=invite["user_id"], kind="invitation", reference=event["event_id"],
+                  contact_id=invite["contact_id"], contact_name=invite["contact_name"], priority=0)
+    if invite.get("email"):
+        subject, body = messages.invitation_email(invite, link)
+        return _plan(db, channel="email", recipient=invite["email"], subject=subject, body=body, **common)
+    return _plan(db, channel="sms", recipient=invite["phone"],
+                 body=messages.invitation_sms(invite, link), **common)
+
+
+def alerts_for(db: Session, user_id: str, limit: int = 100) -> list[dict]:
+    rows = db.scalars(
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.kind == "crisis")
+        .order_by(Notification.created_at.desc(), Notification.priority)
+        .limit(limit)
+    ).all()
+    return [{
+        "notification_id": r.notification_id, "crisis_id": r.reference,
+        "contact_id": r.contact_id, "contact_name": r.contact_name, "channel": r.channel,
+        "status": r.status, "attempts": r.attempts, "created_at": r.created_at.isoformat(),
+        "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+    } for r in rows]
+
+
+class Deliverer:
+    batch_size = 20
+
+    def __init__(self, engine, channels: dict, max_attempts: int, retry_base_seconds: float):
+        self.engine = engine
+        self.channels = channels
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.loop = WakeableLoop("notification delivery", self.step)
+        self._last_sweep = 0.0
+
+    def step(self) -> bool:
+        if time.monotonic() - self._last_sweep > ABANDONED_AFTER_SECONDS / 2:
+            self.mark_abandoned()
+            self._last_sweep = time.monotonic()
+        claimed = self.claim()
+        for row in sorted(claimed, key=lambda r: (r.created_at, r.priority)):
+            self.deliver(row)
+        return len(claimed) == self.batch_size
+
+    def claim(self) -> list:
+        due = (select(NOTIFICATIONS.c.notification_id)
+               .where(NOTIFICATIONS.c.status == "pending", NOTIFICATIONS.c.next_attempt_at <= func.now())
+               .order_by(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.priority)
+               .limit(self.batch_size).with_for_update(skip_locked=True))
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(NOTIFICATIONS)
+                .where(NOTIFICATIONS.c.notification_id.in_(due.scalar_subquery()))
+                .values(status="sending", attempts=NOTIFICATIONS.c.attempts + 1, claimed_at=func.now())
+                .returning(NOTIFICATIONS.c.notification_id, NOTIFICATIONS.c.channel,
+                           NOTIFICATIONS.c.recipient, NOTIFICATIONS.c.subject, NOTIFICATIONS.c.body,
+                           NOTIFICATIONS.c.attempts, NOTIFICATIONS.c.created_at,
+                           NOTIFICATIONS.c.priority, NOTIFICATIONS.c.kind)
+            ).all()
+
+    def deliver(self, row) -> None:
+        try:
+            provider_id = self.channels[row.channel].send(row.recipient, row.subject, row.body)
+        except PermanentFailure as exc:
+            self._finish(row, status="failed", last_error=f"permanent: {exc}")
+            log.warning("%s %s via %s failed permanently", row.kind, row.notification_id, row.channel)
+        except Exception as exc:  # TransientFailure, or anything unexpected: retry
+            reason = str(exc) if isinstance(exc, TransientFailure) else type(exc).__name__
+            if row.attempts >= self.max_attempts:
+                self._finish(row, status="failed", last_error=f"gave up: {reason}")
+                log.error("%s %s via %s failed after %d attempts", row.kind, row.notification_id,
+                          row.channel, row.attempts)
+            else:
+                delay = self.retry_base_seconds * 2 ** (row.attempts - 1)
+                self._finish(row, status="pending", last_error=reason,
+                             next_attempt_at=func.now() + timedelta(seconds=delay))
+        else:
+            self._finish(row, status="sent", provider_message_id=provider_id, sent_at=func.now())
+            log.info("%s %s sent via %s", row.kind, row.notification_id, row.channel)
+
+    def _finish(self, row, **values) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(NOTIFICATIONS)
+                         .where(NOTIFICATIONS.c.notification_id == row.notification_id,
+                                NOTIFICATIONS.c.status == "sending")
+                         .values(**values))
+
+    def mark_abandoned(self) -> None:
+        with self.engine.begin() as conn:
+            abandoned = conn.execute(
+                update(NOTIFICATIONS)
+                .where(NOTIFICATIONS.c.status == "sending",
+                       NOTIFICATIONS.c.claimed_at < func.now() - text(f"interval '{ABANDONED_AFTER_SECONDS} seconds'"))
+                .values(status="uncertain", last_error="delivery interrupted; not resent")
+                .returning(NOTIFICATIONS.c.notification_id)
+            ).scalars().all()
+        for notification_id in abandoned:
+            log.error("notification %s was interrupted mid-send: marked uncertain", notification_id)
+
+
+class Delivery(DependencyProvider):
+    """Runs the Deliverer in the service's process; workers call ``wake()``."""
+
+    def setup(self):
+        self.database = database_of(self.container, "Delivery")
+
+    def start(self):
+        options = settings()
+        self.deliverer = Deliverer(
+            self.database.engine, all_channels(),
+            max_attempts=int(options.get("MAX_ATTEMPTS", 5)),
+            retry_base_seconds=float(options.get("RETRY_BASE_SECONDS", 2)),
+        )
+        self.container.spawn_managed_thread(self.deliverer.loop.run, identifier="delivery")
+
+    def stop(self):
+        self.deliverer.loop.stop()
+
+    def get_dependency(self, worker_ctx):
+        return self.deliverer.loop

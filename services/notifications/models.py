@@ -1,0 +1,86 @@
+"""Tables of the notifications schema."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.kit.db import reference_users
+
+SCHEMA = "notifications"
+STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA)
+    __mapper_args__ = {"eager_defaults": True}
+
+
+reference_users(Base.metadata)
+
+
+class Notification(Base):
+    """One message to one recipient on one channel: the unit of "exactly once"."""
+
+    __tablename__ = "notifications"
+
+    notification_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4())
+    )
+    user_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), ForeignKey("user_management.users.user_id", ondelete="CASCADE"),
+        nullable=False,
+    )
+    kind: Mapped[str] = mapped_column(Text, nullable=False)  # crisis | invitation
+    reference: Mapped[str] = mapped_column(Text, nullable=False)  # crisis id / invitation event id
+    contact_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    contact_name: Mapped[str] = mapped_column(Text, nullable=False)
+    channel: Mapped[str] = mapped_column(Text, nullable=False)  # email | sms
+    recipient: Mapped[str] = mapped_column(Text, nullable=False)
+    priority: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                      server_default=func.now())
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                 server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("kind", "reference", "contact_id", "channel", name="once_per_contact_and_channel"),
+        CheckConstraint(f"status IN {STATUSES}", name="notification_status"),
+        CheckConstraint("channel IN ('email', 'sms')", name="notification_channel"),
+        Index("notifications_due", "next_attempt_at", postgresql_where="status = 'pending'"),
+        Index("notifications_user", "user_id", "created_at"),
+    )
+
+
+class CrisisLine(Base):
+    """Where to turn, per country (Stanley-Brown safety plan, step 5)."""
+
+    __tablename__ = "crisis_lines"
+
+    country: Mapped[str] = mapped_column(Text, primary_key=True)  # ISO 3166-1 alpha-2, or '*'
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    contact: Mapped[str] = mapped_column(Text, nullable=False)
+    emergency_number: Mapped[str] = mapped_column(Text, nullable=False)

@@ -1,0 +1,106 @@
+"""Analysing one mood event: flags, the analysis record, and whether it is a crisis."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.kit.records import to_dict
+from services.pattern_analysis import rules as crisis_rules
+from services.pattern_analysis.models import AlertRules, PatternAnalysis, PatternFlag
+
+RULE_FIELDS = ("severe_level", "drop_levels", "depression_threshold", "elevation_threshold",
+               "cooldown_minutes")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def lock_rules(db: Session, user_id: str) -> AlertRules:
+    """The user's rules (created with defaults), locked: one analysis per user at a time,
+    so two shifts arriving together cannot both decide to raise a crisis."""
+    db.execute(insert(AlertRules).values(user_id=user_id).on_conflict_do_nothing())
+    return db.scalars(select(AlertRules).where(AlertRules.user_id == user_id).with_for_update()).one()
+
+
+def _already_flagged_today(db: Session, user_id: str, rule: str, day: date) -> bool:
+    return db.scalar(select(func.count()).select_from(PatternFlag).where(
+        PatternFlag.user_id == user_id, PatternFlag.rule == rule, PatternFlag.local_date == day
+    )) > 0
+
+
+def _last_crisis_at(db: Session, user_id: str) -> datetime | None:
+    return db.scalar(select(func.max(PatternFlag.detected_at)).where(
+        PatternFlag.user_id == user_id, PatternFlag.crisis_id.is_not(None)))
+
+
+def analyse(db: Session, event: dict) -> dict | None:
+    """Record flags for the rules that fire; return a crisis to raise, or None.
+
+    A rule fires once per shift (rapid cycling once per day). A crisis is raised
+    unless one was raised for this user within their cool-down.
+    """
+    facts = event["data"]
+    user_id, day = facts["user_id"], date.fromisoformat(facts["local_date"])
+    rules_row = lock_rules(db, user_id)
+    hits = crisis_rules.fired(facts, crisis_rules.Rules(**to_dict(rules_row, RULE_FIELDS)))
+    if crisis_rules.RAPID_CYCLING in hits and _already_flagged_today(db, user_id, crisis_rules.RAPID_CYCLING, day):
+        del hits[crisis_rules.RAPID_CYCLING]
+
+    new_rules = []
+    for rule, details in hits.items():
+        inserted = db.execute(insert(PatternFlag).values(
+            user_id=user_id, rule=rule, shift_id=facts["shift_id"], local_date=day,
+            source_event_id=event["event_id"], details=details,
+        ).on_conflict_do_nothing().returning(PatternFlag.flag_id)).scalar()
+        if inserted:
+            new_rules.append((rule, inserted))
+
+    crisis = None
+    if new_rules:
+        last = _last_crisis_at(db, user_id)
+        if last is None or _now() - last >= timedelta(minutes=rules_row.cooldown_minutes):
+            crisis = {"crisis_id": str(uuid.uuid4()), "user_id": user_id,
+                      "rules": [rule for rule, _ in new_rules], "shift_id": facts["shift_id"],
+                      "detected_at": _now().isoformat()}
+            for _, flag_id in new_rules:
+                db.get(PatternFlag, flag_id).crisis_id = crisis["crisis_id"]
+
+    db.execute(insert(PatternAnalysis).values(
+        user_id=user_id, source_event_id=event["event_id"], shift_id=facts["shift_id"],
+        rules_fired=[rule for rule, _ in new_rules],
+        crisis_id=crisis["crisis_id"] if crisis else None,
+    ).on_conflict_do_nothing())
+    return crisis
+
+
+def get_rules(db: Session, user_id: str) -> dict:
+    row = db.get(AlertRules, user_id)
+    return to_dict(row, RULE_FIELDS) if row else dict(crisis_rules.DEFAULTS)
+
+
+def set_rules(db: Session, user_id: str, changes: dict) -> dict:
+    """Tightening only; the gateway's schema refuses anything looser with a reason."""
+    row = lock_rules(db, user_id)
+    for name in RULE_FIELDS:
+        if name in changes:
+            setattr(row, name, changes[name])
+    db.flush()
+    return to_dict(row, RULE_FIELDS)
+
+
+def list_flags(db: Session, user_id: str, start: date, end: date) -> list[dict]:
+    rows = db.scalars(
+        select(PatternFlag)
+        .where(PatternFlag.user_id == user_id, PatternFlag.local_date >= start,
+               PatternFlag.local_date <= end)
+        .order_by(PatternFlag.detected_at.desc())
+    ).all()
+    return [{"flag_id": r.flag_id, "rule": r.rule, "day": r.local_date.isoformat(),
+             "shift_id": r.shift_id, "alerted": r.crisis_id is not None,
+             "detected_at": r.detected_at.isoformat()} for r in rows]

@@ -1,0 +1,106 @@
+"""Tables of the pattern_analysis schema."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.kit.db import reference_users
+
+SCHEMA = "pattern_analysis"
+USERS_FK = "user_management.users.user_id"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA)
+    __mapper_args__ = {"eager_defaults": True}
+
+
+reference_users(Base.metadata)
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(UUID(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4()))
+
+
+class AlertRules(Base):
+    """A user's crisis rules: defaults they may tighten, never switch off."""
+
+    __tablename__ = "alert_rules"
+
+    user_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), primary_key=True
+    )
+    severe_level: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="4")
+    drop_levels: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="3")
+    depression_threshold: Mapped[int | None] = mapped_column(SmallInteger)
+    elevation_threshold: Mapped[int | None] = mapped_column(SmallInteger)
+    cooldown_minutes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="360")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                 server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        CheckConstraint("severe_level IN (3, 4)", name="severe_level_tightened_only"),
+        CheckConstraint("drop_levels IN (2, 3)", name="drop_levels_tightened_only"),
+        CheckConstraint("depression_threshold BETWEEN -4 AND -1", name="depression_threshold_range"),
+        CheckConstraint("elevation_threshold BETWEEN 1 AND 4", name="elevation_threshold_range"),
+        CheckConstraint("cooldown_minutes BETWEEN 5 AND 360", name="cooldown_range"),
+    )
+
+
+class PatternFlag(Base):
+    """One rule that fired on one shift (rapid cycling: once per day)."""
+
+    __tablename__ = "pattern_flags"
+
+    flag_id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), nullable=False
+    )
+    rule: Mapped[str] = mapped_column(Text, nullable=False)
+    shift_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    local_date: Mapped[date] = mapped_column(Date, nullable=False)
+    source_event_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    details: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    crisis_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                  server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("shift_id", "rule", name="one_flag_per_shift_and_rule"),
+        Index("pattern_flags_user_time", "user_id", "detected_at"),
+    )
+
+
+class PatternAnalysis(Base):
+    """A record that a shift was analysed, and what came of it."""
+
+    __tablename__ = "pattern_analyses"
+
+    analysis_id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), nullable=False, index=True
+    )
+    source_event_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False, unique=True)
+    shift_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    rules_fired: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
+    crisis_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    analyzed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                  server_default=func.now())
