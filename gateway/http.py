@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -152,6 +154,20 @@ class TokenCheck(SharedExtension):
             return False
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")
+
+
+def request_id_of(request: Request) -> str:
+    """The client's Idempotency-Key (a retry of the same request carries the same
+    key), or a fresh id: either way a broker redelivery of this call repeats it."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return uuid.uuid4().hex
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ValidationFailed(fields={"Idempotency-Key": ["8-100 letters, digits or -_:."]})
+    return key
+
+
 @dataclass
 class Call:
     """What a route handler receives."""
@@ -160,6 +176,7 @@ class Call:
     identity: Identity | None = None
     body: dict | None = None
     query: dict = field(default_factory=dict)
+    request_id: str = ""
 
     @property
     def user_id(self) -> str:
@@ -217,7 +234,7 @@ class Route(HttpRequestHandler):
             raise ValidationFailed(fields=_field_errors(exc.messages)) from None
 
     def build_call(self, request: Request) -> Call:
-        call = Call(request)
+        call = Call(request, request_id=request_id_of(request))
         if self.auth:
             call.identity = self.token_check.identify(request)
         if self.body_schema is not None:

@@ -14,8 +14,11 @@ class MoodRoutes(ServiceClients):
     @route("POST", "/api/v1/mood/shift", body=s.ShiftCreate, response=s.Shift, status=201,
            tags=["mood"])
     def log_shift(self, call):
-        """Log a mood shift; crisis rules run on it at once."""
-        return self.mood.log_shift(call.user_id, call.body)
+        """Log a mood shift; crisis rules run on it at once.
+
+        Send an Idempotency-Key header to make retries safe: the same key
+        returns the shift already logged instead of logging it twice."""
+        return self.mood.log_shift(call.user_id, call.body, call.request_id)
 
     @route("GET", "/api/v1/mood/shifts", query=s.ShiftQuery, response=s.ShiftPage, tags=["mood"])
     def list_shifts(self, call):

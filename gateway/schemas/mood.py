@@ -11,7 +11,7 @@ LEVEL = validate.Range(min=-4, max=4)
 
 
 class MoodStateIn(RequestSchema):
-    level = fields.Integer(required=True, validate=LEVEL,
+    level = fields.Integer(strict=True, required=True, validate=LEVEL,
                            metadata={"description": "Life Chart scale: -4 severe depression .. +4 severe elevation"})
     mixed = fields.Boolean(load_default=False)
     state = fields.String(validate=validate.OneOf(STATES), allow_none=True,
@@ -23,7 +23,7 @@ class ShiftFields(RequestSchema):
                                                               "with a UTC offset, not in the future"})
     previous = fields.Nested(MoodStateIn)
     current = fields.Nested(MoodStateIn)
-    intensity = fields.Integer(validate=validate.Range(min=1, max=10))
+    intensity = fields.Integer(strict=True, validate=validate.Range(min=1, max=10))
     triggers = fields.List(Trimmed(validate=validate.Length(min=1, max=60)),
                            validate=validate.Length(max=10))
     note = Trimmed(validate=validate.Length(max=2000), allow_none=True)
@@ -33,7 +33,7 @@ class ShiftFields(RequestSchema):
 class ShiftCreate(ShiftFields):
     previous = fields.Nested(MoodStateIn, required=True)
     current = fields.Nested(MoodStateIn, required=True)
-    intensity = fields.Integer(required=True, validate=validate.Range(min=1, max=10))
+    intensity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
 
 
 class ShiftUpdate(PatchSchema, ShiftFields):
@@ -68,7 +68,8 @@ class ShiftPage(Schema):
 class ShiftQuery(RequestSchema):
     from_ = fields.AwareDateTime(data_key="from")
     to = fields.AwareDateTime()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = fields.Integer(load_default=50,  # query strings are text: not strict
+                           validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
 
     @validates_schema
@@ -120,13 +121,13 @@ LOOSER = "Crisis rules can be tightened, not loosened or switched off"
 
 
 class AlertRulesUpdate(PatchSchema):
-    severe_level = fields.Integer(validate=validate.OneOf(
+    severe_level = fields.Integer(strict=True, validate=validate.OneOf(
         [3, 4], error=f"{LOOSER}: alert at |level| 4 (default) or 3."))
-    drop_levels = fields.Integer(validate=validate.OneOf(
+    drop_levels = fields.Integer(strict=True, validate=validate.OneOf(
         [2, 3], error=f"{LOOSER}: alert on a 24 h drop of 3 (default) or 2."))
-    depression_threshold = fields.Integer(allow_none=True, validate=validate.Range(min=-4, max=-1))
-    elevation_threshold = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=4))
-    cooldown_minutes = fields.Integer(validate=validate.Range(
+    depression_threshold = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=-4, max=-1))
+    elevation_threshold = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=4))
+    cooldown_minutes = fields.Integer(strict=True, validate=validate.Range(
         min=5, max=360, error=f"{LOOSER}: between 5 and 360 minutes between alerts."))
 
 

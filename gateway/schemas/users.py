@@ -88,7 +88,7 @@ class ContactFields(RequestSchema):
     relationship = text(60, allow_none=True)
     email = email(allow_none=True)
     phone = phone(allow_none=True)
-    priority = fields.Integer(validate=validate.Range(min=1, max=100))
+    priority = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
 
 
 class ContactCreate(ContactFields):

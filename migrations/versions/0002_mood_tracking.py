@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('triggers', sa.ARRAY(sa.Text()), server_default='{}', nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('sleep_hours', sa.Numeric(precision=3, scale=1), nullable=True),
+    sa.Column('request_id', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint('current_level BETWEEN -4 AND 4', name='current_level_range'),
@@ -57,6 +58,7 @@ def upgrade() -> None:
     sa.CheckConstraint('sleep_hours IS NULL OR sleep_hours BETWEEN 0 AND 24', name='sleep_range'),
     sa.ForeignKeyConstraint(['user_id'], ['user_management.users.user_id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('shift_id'),
+    sa.UniqueConstraint('user_id', 'request_id', name='one_shift_per_request'),
     schema='mood_tracking'
     )
     op.create_index('mood_shifts_user_day', 'mood_shifts', ['user_id', 'local_date'], unique=False, schema='mood_tracking')

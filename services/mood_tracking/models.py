@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import UUID
@@ -62,12 +63,15 @@ class MoodShift(Base):
     triggers: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
     note: Mapped[str | None] = mapped_column(Text)
     sleep_hours: Mapped[float | None] = mapped_column(Numeric(3, 1))
+    # The request that logged it: a retried or redelivered request finds it again.
+    request_id: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
 
     __table_args__ = (
+        UniqueConstraint("user_id", "request_id", name="one_shift_per_request"),
         # Time-series access is always "this user, this time range, newest first".
         Index("mood_shifts_user_time", "user_id", "occurred_at", "shift_id"),
         Index("mood_shifts_user_day", "user_id", "local_date"),

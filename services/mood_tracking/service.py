@@ -31,10 +31,11 @@ class MoodTrackingService(DomainService):
         self.db.on_commit(lambda: self.cache.invalidate(user_id))
 
     @rpc
-    def log_shift(self, user_id: str, data: dict) -> dict:
-        shift, facts = shifts.create(self.db, user_id, data)
-        self.events.dispatch("mood.shift.logged", facts, subject_id=user_id)
-        self._after_write(user_id)
+    def log_shift(self, user_id: str, data: dict, request_id: str) -> dict:
+        shift, facts = shifts.create(self.db, user_id, data, request_id)
+        if facts is not None:  # None: a repeat of a request already done
+            self.events.dispatch("mood.shift.logged", facts, subject_id=user_id)
+            self._after_write(user_id)
         return shift
 
     @rpc

@@ -9,7 +9,8 @@ import base64
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import DateTime, delete, func, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -167,14 +168,21 @@ def _validate_time(occurred_at: datetime) -> None:
         raise ValidationFailed(fields={"timestamp": ["Cannot be in the future."]})
 
 
-def create(db: Session, user_id: str, data: dict) -> tuple[dict, dict]:
+def create(db: Session, user_id: str, data: dict, request_id: str) -> tuple[dict, dict | None]:
+    """Insert the shift; a request id seen before returns that shift and no facts."""
     columns = columns_from_request(data)
     columns.setdefault("occurred_at", _now())
     _validate_time(columns["occurred_at"])
     columns["local_date"] = columns["occurred_at"].astimezone(user_timezone(db, user_id)).date()
     shift = db.execute(
-        insert(SHIFTS).values(user_id=user_id, **columns).returning(*SHIFTS.c)
-    ).one()
+        insert(SHIFTS).values(user_id=user_id, request_id=request_id, **columns)
+        .on_conflict_do_nothing(index_elements=["user_id", "request_id"])
+        .returning(*SHIFTS.c)
+    ).one_or_none()
+    if shift is None:
+        earlier = db.execute(select(SHIFTS).where(SHIFTS.c.user_id == user_id,
+                                                  SHIFTS.c.request_id == request_id)).one()
+        return shift_dict(earlier), None
     return shift_dict(shift), analysis_facts(db, user_id, shift)
 
 
@@ -231,7 +239,8 @@ def page(db: Session, user_id: str, query: dict) -> dict:
     if query.get("cursor"):
         stamp, shift_id = decode_cursor(query["cursor"])
         statement = statement.where(
-            tuple_(MoodShift.occurred_at, MoodShift.shift_id) < tuple_(stamp, shift_id)
+            tuple_(MoodShift.occurred_at, MoodShift.shift_id)
+            < tuple_(literal(stamp, DateTime(timezone=True)), literal(shift_id, UUID(as_uuid=False)))
         )
     rows = db.scalars(
         statement.order_by(MoodShift.occurred_at.desc(), MoodShift.shift_id.desc()).limit(limit + 1)

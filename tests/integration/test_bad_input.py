@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from services.kit import config
+from tests.support.flows import wait_until
 
 # (method, path template, a valid body, fields that are required, {field: wrong-typed value})
 BODY_ENDPOINTS = [
@@ -28,20 +29,41 @@ BODY_ENDPOINTS = [
     ("POST", "/api/v1/medications", {"name": "Lamotrigine", "dose": "100 mg", "schedule": "daily"},
      ["name", "dose", "schedule"], {"active": "yes please", "dose": 100}),
     ("PATCH", "/api/v1/medications/{medication_id}", {"active": False}, [], {"active": [], "name": ""}),
+    ("POST", "/api/v1/mood/shift",
+     {"previous": {"level": 0}, "current": {"level": 1}, "intensity": 3},
+     ["previous", "current", "intensity"],
+     {"previous": {"level": 9}, "current": "up", "intensity": "high", "note": ["x"],
+      "timestamp": "yesterday", "triggers": "stress"}),
+    ("PATCH", "/api/v1/mood/shifts/{shift_id}", {"intensity": 4}, [],
+     {"intensity": 0, "current": {"level": 1, "extra": 1}, "sleep_hours": -1}),
+    ("PATCH", "/api/v1/alert-rules", {"severe_level": 3}, [],
+     {"severe_level": 5, "drop_levels": "3", "depression_threshold": 0, "cooldown_minutes": 1}),
 ]
 IDS = [f"{m} {p}" for m, p, *_ in BODY_ENDPOINTS]
 
 
+SCHEMAS = ("user_management", "mood_tracking", "pattern_analysis", "notifications")
+
+
 def row_counts() -> dict:
+    """Rows per table in every service schema (outbox rows would mean an event was written)."""
     engine = create_engine(config.get("DATABASE_URL"))
     with engine.connect() as conn:
         tables = conn.execute(text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'user_management'"
-        )).scalars().all()
-        counts = {t: conn.execute(text(f"SELECT count(*) FROM user_management.{t}")).scalar()
-                  for t in tables}
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_schema = ANY(:schemas)"), {"schemas": list(SCHEMAS)}).scalars().all()
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
     engine.dispose()
     return counts
+
+
+def analysed(shift_id) -> bool:
+    engine = create_engine(config.get("DATABASE_URL"))
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT count(*) FROM pattern_analysis.pattern_analyses "
+                                  "WHERE shift_id = :s"), {"s": shift_id}).scalar()
+    engine.dispose()
+    return found == 1
 
 
 @pytest.fixture
@@ -51,7 +73,11 @@ def world(user, unique):
     provider = user.post("/api/v1/providers", json={"name": "P"}).json()
     medication = user.post("/api/v1/medications",
                            json={"name": "M", "dose": "1 mg", "schedule": "daily"}).json()
+    shift = user.post("/api/v1/mood/shift",
+                      json={"previous": {"level": 0}, "current": {"level": 1}, "intensity": 3}).json()
+    wait_until(lambda: analysed(shift["shift_id"]))  # its event's effects land before we count
     return {"contact_id": contact["contact_id"], "provider_id": provider["provider_id"],
+            "shift_id": shift["shift_id"],
             "medication_id": medication["medication_id"], "token": "t" * 32,
             "email": user.email, "u": unique}
 
