@@ -1,0 +1,1 @@
+"""SanctumTools on AWS: one Pulumi program, three phases, one component per tier."""

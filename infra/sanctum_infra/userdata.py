@@ -1,0 +1,301 @@
+"""The first-boot script of every host (EC2 user data), rendered from plain values.
+
+It installs Docker with the compose plugin and the CloudWatch agent, mounts the phase 1
+data volumes, writes secrets from Secrets Manager to root-only files, writes the
+environment file, then starts this host's containers from the compose file that the
+deployment (Ansible or CI) keeps under the deploy prefix of the backup bucket. If no
+compose file is there yet, the host stays ready and Ansible's first deploy starts it.
+
+Secrets are read on the host at boot: no secret value is ever part of the user data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import metrics
+
+# EC2 refuses user data above 16 KiB.
+USER_DATA_LIMIT = 16 * 1024
+ETC = "/etc/sanctum"
+SECRETS_DIR = f"{ETC}/secrets"
+ENV_FILE = f"{ETC}/sanctum.env"
+COMPOSE_DIR = "/opt/sanctum"
+# Paths inside the containers (compose mounts SECRETS_DIR at /run/secrets).
+CONTAINER_SECRETS = "/run/secrets"
+RDS_CA_FILE = "rds-ca.pem"
+# uid of the `sanctum` user in the application image (Dockerfile).
+CONTAINER_UID = 10001
+_SAFE = re.compile(r"^[A-Za-z0-9._:/@+=,{}-]*$")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the services find PostgreSQL, Redis and RabbitMQ."""
+
+    database_host: str
+    redis_host: str
+    broker_host: str
+    managed: bool
+    redis_cluster: bool = False
+
+    def environment(self) -> dict[str, str]:
+        """Connection URLs; ${...} are filled on the host from Secrets Manager."""
+        if not self.managed:
+            return {
+                "DATABASE_URL": "postgresql+psycopg://sanctum:${DB_PASSWORD}@postgres:5432/sanctum",
+                "REDIS_URL": "redis://:${REDIS_TOKEN}@redis:6379/0",
+                "AMQP_URI": "pyamqp://sanctum:${BROKER_PASSWORD}@rabbitmq:5672/",
+                "POSTGRES_USER": "sanctum",
+                "POSTGRES_DB": "sanctum",
+                "POSTGRES_PASSWORD": "${DB_PASSWORD}",
+                "REDIS_PASSWORD": "${REDIS_TOKEN}",
+                "RABBITMQ_DEFAULT_USER": "sanctum",
+                "RABBITMQ_DEFAULT_PASS": "${BROKER_PASSWORD}",
+                "COMPOSE_PROFILES": "data",
+            }
+        return {
+            "DATABASE_URL": "postgresql+psycopg://sanctum:${DB_PASSWORD}@"
+            f"{self.database_host}:5432/sanctum?sslmode=verify-full"
+            f"&sslrootcert={CONTAINER_SECRETS}/{RDS_CA_FILE}",
+            "REDIS_URL": f"rediss://:${{REDIS_TOKEN}}@{self.redis_host}:6379/0",
+            "REDIS_CLUSTER": "true" if self.redis_cluster else "false",
+            "AMQP_URI": f"amqps://sanctum:${{BROKER_PASSWORD}}@{self.broker_host}:5671/",
+            "COMPOSE_PROFILES": "",
+        }
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    region: str
+    cluster: str
+    # Compose services to start; empty means every service in compose.yaml.
+    containers: tuple[str, ...]
+    deploy_uri: str
+    registry: str
+    app_log_group: str
+    system_log_group: str
+    metric_dimension: str
+    secret_ids: Mapping[str, str]
+    endpoints: Endpoints
+    environment: Mapping[str, str] = field(default_factory=dict)
+    # Mount point -> EBS volume id (phase 1 only).
+    volumes: Mapping[str, str] = field(default_factory=dict)
+
+
+def render(config: HostConfig) -> str:
+    script = "\n".join([
+        _header(config),
+        _INSTALL,
+        _docker_logging(config),
+        _cloudwatch_agent(config),
+        _mounts(config),
+        _SECRETS_FUNCTIONS,
+        _secrets(config),
+        _environment(config),
+        _queue_depth_timer() if config.volumes else "",
+        _start(config),
+    ])
+    if len(script.encode()) > USER_DATA_LIMIT:
+        raise ValueError(f"user data is {len(script.encode())} bytes, EC2 allows {USER_DATA_LIMIT}")
+    return script
+
+
+def _check(value: str) -> str:
+    if not _SAFE.match(value):
+        raise ValueError(f"unexpected characters in user data value {value!r}")
+    return value
+
+
+def _header(c: HostConfig) -> str:
+    return f"""#!/bin/bash
+# SanctumTools host bootstrap ({_check(c.cluster)}), rendered by infra/sanctum_infra/userdata.py.
+set -euo pipefail
+exec >>/var/log/sanctum-bootstrap.log 2>&1
+echo "bootstrap started $(date -Is)"
+export DEBIAN_FRONTEND=noninteractive AWS_DEFAULT_REGION={_check(c.region)}
+IMDS_TOKEN=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \\
+  -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+INSTANCE_ID=$(curl -fsS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" \\
+  http://169.254.169.254/latest/meta-data/instance-id)
+install -d -m 0755 {ETC} {COMPOSE_DIR}
+install -d -m 0700 {SECRETS_DIR}"""
+
+
+_INSTALL = """
+# Docker Engine and the compose plugin from Docker's Debian repository.
+apt-get update -q
+apt-get install -y -q ca-certificates curl gnupg jq awscli nvme-cli openssl
+install -d -m 0755 /etc/apt/keyrings
+curl -fsSL https://download.docker.com/linux/debian/gpg -o /etc/apt/keyrings/docker.asc
+. /etc/os-release
+echo "deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] \\
+https://download.docker.com/linux/debian $VERSION_CODENAME stable" >/etc/apt/sources.list.d/docker.list
+apt-get update -q
+apt-get install -y -q docker-ce docker-ce-cli containerd.io docker-compose-plugin"""
+
+
+def _docker_logging(c: HostConfig) -> str:
+    return f"""
+# Every container logs to CloudWatch, one stream per host and container.
+cat >/etc/docker/daemon.json <<EOF
+{{"log-driver": "awslogs", "log-opts": {{"awslogs-region": "{c.region}",
+  "awslogs-group": "{_check(c.app_log_group)}", "tag": "$INSTANCE_ID/{{{{.Name}}}}"}}}}
+EOF
+systemctl enable --now docker
+systemctl restart docker"""
+
+
+def _cloudwatch_agent(c: HostConfig) -> str:
+    disks = ("/",) + tuple(c.volumes)
+    config = json.dumps(metrics.agent_config(c.metric_dimension, disks, c.system_log_group))
+    bucket = f"amazoncloudwatch-agent-{c.region}"
+    return f"""
+# CloudWatch agent: memory and disk metrics for the alarms, bootstrap logs.
+curl -fsSLo /tmp/cwagent.deb \\
+  https://{bucket}.s3.{c.region}.amazonaws.com/debian/amd64/latest/amazon-cloudwatch-agent.deb
+dpkg -i /tmp/cwagent.deb
+cat >/opt/aws/amazon-cloudwatch-agent/etc/sanctum.json <<'EOF'
+{config}
+EOF
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\
+  -c file:/opt/aws/amazon-cloudwatch-agent/etc/sanctum.json"""
+
+
+def _mounts(c: HostConfig) -> str:
+    if not c.volumes:
+        return ""
+    calls = "\n".join(
+        f"mount_volume {_check(volume_id)} {_check(path)}" for path, volume_id in c.volumes.items()
+    )
+    return f"""
+# Data volumes: attached after boot, found by volume id, formatted only when blank.
+mount_volume() {{
+  local device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${{1//-/}}
+  for _ in $(seq 120); do [ -e "$device" ] && break; sleep 5; done
+  blkid "$device" >/dev/null || mkfs.ext4 -q "$device"
+  install -d "$2"
+  echo "UUID=$(blkid -s UUID -o value "$device") $2 ext4 defaults,nofail 0 2" >>/etc/fstab
+  mount "$2"
+}}
+{calls}"""
+
+
+_SECRETS_FUNCTIONS = """
+secret() { aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text; }
+field() { jq -er --arg key "$2" '.[$key]' <<<"$1"; }"""
+
+
+def _secrets(c: HostConfig) -> str:
+    ids = {name: _check(arn) for name, arn in c.secret_ids.items()}
+    return f"""
+# Secrets: root-only files, mounted read-only into the containers.
+umask 077
+DB_SECRET=$(secret {ids['database']})
+DB_PASSWORD=$(field "$DB_SECRET" password)
+BROKER_PASSWORD=$(field "$(secret {ids['broker']})" password)
+REDIS_TOKEN=$(field "$(secret {ids['redis']})" auth_token)
+field "$(secret {ids['service-auth']})" secret >{SECRETS_DIR}/service_auth.key
+JWT_SECRET=$(secret {ids['jwt']})
+field "$JWT_SECRET" private_pem >{SECRETS_DIR}/jwt_private.pem
+field "$JWT_SECRET" public_pem >{SECRETS_DIR}/jwt_public.pem{_rds_ca(c)}
+# The application containers run as uid {CONTAINER_UID}: group-readable for them only.
+chgrp {CONTAINER_UID} {SECRETS_DIR} {SECRETS_DIR}/*
+chmod 0750 {SECRETS_DIR}
+chmod 0640 {SECRETS_DIR}/*"""
+
+
+def _rds_ca(c: HostConfig) -> str:
+    if not c.endpoints.managed:
+        return ""
+    url = f"https://truststore.pki.rds.amazonaws.com/{c.region}/{c.region}-bundle.pem"
+    return f"\ncurl -fsSLo {SECRETS_DIR}/{RDS_CA_FILE} {url}"
+
+
+def environment(c: HostConfig) -> dict[str, str]:
+    """Every variable of the host's environment file, before ${...} expansion."""
+    return {
+        **c.endpoints.environment(),
+        **c.environment,
+        "SANCTUM_SECRETS_DIR": SECRETS_DIR,
+        "JWT_PRIVATE_KEY_FILE": f"{CONTAINER_SECRETS}/jwt_private.pem",
+        "JWT_PUBLIC_KEY_FILE": f"{CONTAINER_SECRETS}/jwt_public.pem",
+        "SERVICE_AUTH_SECRET_FILE": f"{CONTAINER_SECRETS}/service_auth.key",
+        "PSYCOPG_WAIT_FUNC": "wait_select",
+        "AWS_REGION": c.region,
+    }
+
+
+def _environment(c: HostConfig) -> str:
+    lines = "\n".join(f"{_check(key)}={value}" for key, value in sorted(environment(c).items()))
+    return f"""
+cat >{ENV_FILE} <<EOF
+{lines}
+EOF
+chmod 0600 {ENV_FILE}"""
+
+
+def _queue_depth_timer() -> str:
+    namespace, metric = metrics.APP_NAMESPACE, metrics.QUEUE_DEPTH_METRIC
+    return f"""
+# Phase 1 runs RabbitMQ in a container: publish its total queue depth for the alarm.
+cat >/usr/local/bin/sanctum-queue-depth <<'EOF'
+#!/bin/bash
+set -euo pipefail
+id=$(cat /var/lib/cloud/data/instance-id)
+depth=$(docker compose --project-directory {COMPOSE_DIR} --env-file {ENV_FILE} exec -T rabbitmq \\
+  rabbitmqctl list_queues --quiet --no-table-headers messages | awk '{{s+=$1}} END {{print s+0}}')
+aws cloudwatch put-metric-data --namespace {namespace} --metric-name {metric} \\
+  --dimensions InstanceId="$id" --value "$depth"
+EOF
+chmod 0755 /usr/local/bin/sanctum-queue-depth
+cat >/etc/systemd/system/sanctum-queue-depth.service <<'EOF'
+[Unit]
+Description=Publish RabbitMQ queue depth to CloudWatch
+[Service]
+Type=oneshot
+ExecStart=/usr/local/bin/sanctum-queue-depth
+EOF
+cat >/etc/systemd/system/sanctum-queue-depth.timer <<'EOF'
+[Unit]
+Description=Publish RabbitMQ queue depth every minute
+[Timer]
+OnBootSec=2min
+OnUnitActiveSec=1min
+[Install]
+WantedBy=timers.target
+EOF
+systemctl daemon-reload
+systemctl enable --now sanctum-queue-depth.timer"""
+
+
+def _start(c: HostConfig) -> str:
+    containers = " ".join(_check(name) for name in c.containers)
+    built = "nginx postgres" if not c.endpoints.managed else "nginx"
+    compose = f"docker compose --project-directory {COMPOSE_DIR} --env-file {ENV_FILE}"
+    return f"""
+# This host's containers, from the release the deployment published under the deploy
+# prefix: compose.yaml, release.env (SANCTUM_IMAGE_TAG=...) and the files compose uses.
+echo {shlex.quote(containers)} >{ETC}/containers
+aws s3 sync --only-show-errors {_check(c.deploy_uri)} {COMPOSE_DIR}/
+if [ ! -f {COMPOSE_DIR}/compose.yaml ] || [ ! -f {COMPOSE_DIR}/release.env ]; then
+  echo "no release under {c.deploy_uri} yet: the first Ansible deploy starts the stack"
+  exit 0
+fi
+grep -E '^[A-Z_]+=' {COMPOSE_DIR}/release.env >>{ENV_FILE}
+if [ ! -f {COMPOSE_DIR}/tls/server.crt ]; then
+  # The load balancer does not verify its targets' certificate; nginx still needs one.
+  install -d -m 0750 {COMPOSE_DIR}/tls
+  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=$INSTANCE_ID" \
+    -keyout {COMPOSE_DIR}/tls/server.key -out {COMPOSE_DIR}/tls/server.crt
+fi
+aws ecr get-login-password | docker login --username AWS --password-stdin {_check(c.registry)}
+{compose} build --quiet {built}
+{compose} pull --quiet --ignore-buildable {containers}
+{compose} up --detach --remove-orphans {containers}
+echo "bootstrap finished $(date -Is)"
+"""

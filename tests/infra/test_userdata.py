@@ -1,0 +1,125 @@
+"""The hosts' first-boot script: valid bash, no secret inside, and the metrics it publishes
+are the ones the alarms watch."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from infra_harness import REPO, Run, mock_password
+from sanctum_infra import metrics, topology, userdata
+
+CWAGENT_CONFIG = re.compile(r"sanctum\.json <<'EOF'\n(.*?)\nEOF", re.DOTALL)
+
+
+def scripts(run: Run) -> dict[str, str]:
+    found = {i.name: i.inputs["userData"] for i in run.of_type("aws:ec2/instance:Instance")}
+    found.update({t.name: base64.b64decode(t.inputs["userData"]).decode()
+                  for t in run.of_type("aws:ec2/launchTemplate:LaunchTemplate")})
+    return found
+
+
+def env_file(script: str) -> dict[str, str]:
+    body = script.split(f"cat >{userdata.ENV_FILE} <<EOF\n", 1)[1].split("\nEOF", 1)[0]
+    return dict(line.split("=", 1) for line in body.splitlines())
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is needed to parse the script")
+def test_user_data_is_valid_bash_within_the_ec2_limit(phase_run: Run) -> None:
+    for name, script in scripts(phase_run).items():
+        assert len(script.encode()) < userdata.USER_DATA_LIMIT, name
+        result = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True,
+                                check=False)
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+
+
+def test_no_generated_secret_reaches_user_data_or_plain_inputs(phase_run: Run) -> None:
+    """Generated passwords flow only to Secrets Manager and the resources that need them."""
+    allowed = {"aws:secretsmanager/secretVersion:SecretVersion", "aws:rds/instance:Instance",
+               "aws:elasticache/replicationGroup:ReplicationGroup", "aws:mq/broker:Broker"}
+    passwords = [mock_password(f"{name}-password")
+                 for name in ("database", "broker", "redis", "service-auth")]
+    for resource in phase_run.custom():
+        text = json.dumps(resource.inputs)
+        if resource.type == "aws:ec2/launchTemplate:LaunchTemplate":
+            text += base64.b64decode(resource.inputs["userData"]).decode()
+        leaked = [p for p in passwords if p in text]
+        assert not leaked or resource.type in allowed, resource.name
+    for script in scripts(phase_run).values():
+        assert "secretsmanager get-secret-value" in script
+
+
+def test_environment_points_services_at_the_phase_data_stores(runs: dict[int, Run]) -> None:
+    (phase1,) = scripts(runs[1]).values()
+    env = env_file(phase1)
+    assert env["DATABASE_URL"].endswith("@postgres:5432/sanctum")
+    assert env["AMQP_URI"].startswith("pyamqp://") and "@rabbitmq:5672" in env["AMQP_URI"]
+    for phase in (2, 3):
+        for script in scripts(runs[phase]).values():
+            env = env_file(script)
+            assert "sslmode=verify-full" in env["DATABASE_URL"]
+            assert env["REDIS_URL"].startswith("rediss://")
+            assert env["AMQP_URI"].startswith("amqps://") and env["AMQP_URI"].endswith(":5671/")
+    for name in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE", "SERVICE_AUTH_SECRET_FILE",
+                 "EXPORTS_BUCKET", "BACKUP_BUCKET", "PSYCOPG_WAIT_FUNC"):
+        assert env[name], name
+    assert env["EXPORTS_BUCKET"] == runs[3].outputs["exports_bucket"]
+
+
+def _agent(script: str) -> dict[str, Any]:
+    match = CWAGENT_CONFIG.search(script)
+    assert match
+    return json.loads(match.group(1))
+
+
+def test_agent_publishes_what_the_memory_and_disk_alarms_watch(phase_run: Run) -> None:
+    aggregated: set[frozenset[str]] = set()
+    measured: set[str] = set()
+    for script in scripts(phase_run).values():
+        config = _agent(script)["metrics"]
+        aggregated |= {frozenset(dims) for dims in config["aggregation_dimensions"]}
+        measured |= {f"{name}_{m}" for name, spec in config["metrics_collected"].items()
+                     for m in spec["measurement"]}
+    agent_alarms = [a for a in phase_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+                    if a.inputs.get("namespace") == metrics.AGENT_NAMESPACE]
+    assert {a.inputs["metricName"] for a in agent_alarms} >= {metrics.MEMORY_METRIC}
+    for alarm in agent_alarms:
+        assert alarm.inputs["metricName"] in measured, alarm.name
+        assert frozenset(alarm.inputs["dimensions"]) in aggregated, alarm.name
+
+
+def test_phase1_queue_depth_metric_matches_its_alarm(runs: dict[int, Run]) -> None:
+    (script,) = scripts(runs[1]).values()
+    alarm = runs[1].one("aws:cloudwatch/metricAlarm:MetricAlarm", "broker-queue-depth-alarm").inputs
+    assert (f"--namespace {alarm['namespace']} --metric-name {alarm['metricName']}") in script
+    assert "--dimensions InstanceId=" in script and set(alarm["dimensions"]) == {"InstanceId"}
+    disk = runs[1].one("aws:cloudwatch/metricAlarm:MetricAlarm", "postgres-disk-alarm").inputs
+    assert disk["dimensions"]["path"] in _agent(script)["metrics"]["metrics_collected"]["disk"]["resources"]
+
+
+def test_unsafe_values_are_refused() -> None:
+    config = userdata.HostConfig(
+        region="us-east-1", cluster="app", containers=("gateway",), deploy_uri="s3://b/deploy/",
+        registry="$(reboot)", app_log_group="/a", system_log_group="/s",
+        metric_dimension="InstanceId",
+        secret_ids={n: "arn:x" for n in ("database", "broker", "redis", "jwt", "service-auth")},
+        endpoints=userdata.Endpoints("postgres", "redis", "rabbitmq", managed=False),
+    )
+    with pytest.raises(ValueError, match="unexpected characters"):
+        userdata.render(config)
+
+
+def test_compose_file_declares_every_container_the_hosts_start() -> None:
+    compose = Path(REPO / "compose.yaml")
+    if not compose.exists():
+        pytest.skip("compose.yaml (issue 5) is not in the repository yet")
+    services = set(yaml.safe_load(compose.read_text())["services"])
+    expected = set(topology.EDGE + topology.SERVICES + topology.DATA)
+    assert expected <= services, sorted(expected - services)
