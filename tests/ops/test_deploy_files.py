@@ -1,0 +1,410 @@
+"""The files a host runs from: rendered with real values and checked by the real tools
+(nginx -t with Debian's nginx, systemd-analyze, ansible-inventory), or parsed."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+from ops_support import ANSIBLE, ROOT, render_role_template, venv_tool
+
+PHASE1_OUTPUTS = json.loads((ANSIBLE / "inventory/examples/phase1.outputs.json").read_text())
+SERVICES = [
+    "user_management",
+    "ai_context",
+    "mood_tracking",
+    "episode_tracking",
+    "dbt_diary",
+    "therapeutic_content",
+    "pattern_analysis",
+    "export_reports",
+    "notifications",
+    "sessions",
+    "medications",
+    "specialized_trackers",
+]
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def load_infra_module(name: str):
+    """infra/sanctum_infra/<name>.py by path (plain Python, no Pulumi needed for these)."""
+    path = ROOT / "infra" / "sanctum_infra" / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"{path} not in this checkout")
+    spec = importlib.util.spec_from_file_location(f"sanctum_infra_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def infra_constant(module: str, name: str):
+    """A literal constant of infra/sanctum_infra/<module>.py, read without importing it."""
+    path = ROOT / "infra" / "sanctum_infra" / f"{module}.py"
+    if not path.exists():
+        pytest.skip(f"{path} not in this checkout")
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == name for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} not found in {path}")
+
+
+# --- nginx -----------------------------------------------------------------------------
+
+
+def render_nginx(tmp_path: Path, **overrides) -> Path:
+    (tmp_path / "conf.d").mkdir(exist_ok=True)
+    (tmp_path / "temp").mkdir(exist_ok=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=api.sanctumtools.com",
+            "-keyout",
+            str(tmp_path / "server.key"),
+            "-out",
+            str(tmp_path / "server.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    values = dict(
+        sanctum_root="/opt/sanctum",
+        sanctum_domain="api.sanctumtools.com",
+        sanctum_vpc_cidrs=["10.20.0.0/16"],
+        nginx_conf_d=str(tmp_path / "conf.d"),
+        nginx_tls_certificate=str(tmp_path / "server.crt"),
+        nginx_tls_certificate_key=str(tmp_path / "server.key"),
+        nginx_pid_path=str(tmp_path / "nginx.pid"),
+        nginx_error_log=str(tmp_path / "error.log"),
+        nginx_access_log=str(tmp_path / "access.log"),
+        nginx_temp_dir=str(tmp_path / "temp"),
+        # Outside Docker there is no embedded DNS nor a `gateway` host.
+        nginx_resolver="127.0.0.1",
+        nginx_gateway_upstream="127.0.0.1:8000",
+        **overrides,
+    )
+    (tmp_path / "nginx.conf").write_text(render_role_template("nginx", "nginx.conf.j2", **values))
+    site = render_role_template("nginx", "sanctum.conf.j2", **values)
+    (tmp_path / "conf.d" / "sanctum.conf").write_text(site)
+    return tmp_path / "nginx.conf"
+
+
+def nginx_test(conf: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            "nginx",
+            "-t",
+            "-c",
+            str(conf),
+            "-p",
+            str(conf.parent),
+            "-e",
+            str(conf.parent / "error.log"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_nginx_config_passes_nginx_t(tmp_path):
+    conf = render_nginx(tmp_path)
+    result = nginx_test(conf)
+    assert result.returncode == 0, result.stderr
+    site = (tmp_path / "conf.d" / "sanctum.conf").read_text()
+    for expected in (
+        "return 301 https://$host$request_uri;",  # HTTP to HTTPS
+        "listen 443 ssl http2 default_server;",
+        "limit_req zone=api burst=40 nodelay;",
+        "limit_req zone=auth burst=5 nodelay;",
+        "gzip on;",
+        "client_max_body_size 64k;",  # the gateway's MAX_BODY_BYTES
+        "set $gateway http://127.0.0.1:8000;",
+        "set_real_ip_from 10.20.0.0/16;",
+        "server_name api.sanctumtools.com;",
+    ):
+        assert expected in site
+    assert "$request " not in conf.read_text()  # the access log never records query strings
+
+
+def test_nginx_t_catches_a_bad_value(tmp_path):
+    conf = render_nginx(tmp_path, nginx_client_max_body_size="64 kilobytes")
+    assert nginx_test(conf).returncode != 0
+
+
+# --- compose ---------------------------------------------------------------------------
+
+
+def test_compose_names_every_service_with_a_health_check():
+    services = COMPOSE["services"]
+    assert set(services) == {
+        "nginx",
+        "gateway",
+        *SERVICES,
+        "postgres",
+        "redis",
+        "rabbitmq",
+        "migrate",
+        "backup",
+    }
+    for name in SERVICES:
+        assert services[name]["command"] == [
+            "nameko",
+            "run",
+            "--config",
+            "/app/config.yaml",
+            f"services.{name}.service",
+        ]
+        assert services[name]["healthcheck"]["test"] == [
+            "CMD",
+            "python",
+            "-m",
+            "services.kit.health",
+            name,
+        ]
+    assert services["gateway"]["command"][-1] == "gateway.service"
+    assert "/health" in " ".join(services["gateway"]["healthcheck"]["test"])
+    for name, service in services.items():
+        if name not in ("migrate", "backup"):
+            assert "healthcheck" in service, name
+            assert service["restart"] == "unless-stopped", name
+
+
+def test_compose_dependencies_and_volumes_are_consistent():
+    services, volumes = COMPOSE["services"], COMPOSE["volumes"]
+    for name, service in services.items():
+        for dependency, rule in (service.get("depends_on") or {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            wanted = (
+                "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            )
+            assert rule["condition"] == wanted
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            if not source.startswith(("/", ".", "$")):
+                assert source in volumes, f"{name} mounts undeclared volume {source}"
+    # The seed's Phase 1 volumes, as named volumes.
+    assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+    assert "redis-data:/var/lib/redis" in services["redis"]["volumes"]
+    assert "exports:/app/exports" in services["export_reports"]["volumes"]
+    redis_command = services["redis"]["command"]
+    assert redis_command[0] == "redis-server"  # so the image's entrypoint drops root
+    assert redis_command[redis_command.index("--dir") + 1] == "/var/lib/redis"
+
+
+def test_compose_fits_the_phase1_host():
+    def megabytes(value: str) -> int:
+        number, unit = re.fullmatch(r"(\d+)([mg])", value).groups()
+        return int(number) * (1024 if unit == "g" else 1)
+
+    running = [s for n, s in COMPOSE["services"].items() if n not in ("migrate", "backup")]
+    total = sum(megabytes(s["mem_limit"]) for s in running)
+    assert total <= 4096 - 512, f"{total} MiB of limits leave too little for the OS on 4 GiB"
+
+
+def test_compose_matches_the_infrastructure_contract():
+    topology = load_infra_module("topology")
+    assert set(topology.SERVICES + topology.EDGE + topology.DATA) <= set(COMPOSE["services"])
+    mounts = infra_constant("data", "VOLUME_MOUNTS")
+    devices = {v["driver_opts"]["device"] for v in COMPOSE["volumes"].values() if v}
+    for purpose in ("postgres", "redis"):
+        assert any(mounts[purpose] in device for device in devices)
+
+
+def test_compose_variables_are_all_provided():
+    """Every ${VAR:?} the compose file requires is in the env file the host gets:
+    written at first boot (infra userdata) or by the Ansible stack role."""
+    required = set(re.findall(r"\$\{(\w+):\?", (ROOT / "compose.yaml").read_text()))
+    stack_env = yaml.safe_load((ANSIBLE / "roles/stack/defaults/main.yml").read_text())["stack_env"]
+    provided = set(stack_env)
+    for module in ("userdata", "compute"):  # the first-boot env file's keys
+        text = (ROOT / f"infra/sanctum_infra/{module}.py").read_text()
+        provided |= set(re.findall(r'"([A-Z][A-Z0-9_]+)":', text))
+    assert required and required <= provided, sorted(required - provided)
+
+
+# --- image -----------------------------------------------------------------------------
+
+
+def test_dockerfile_is_multi_stage_and_runs_as_non_root():
+    text = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+) AS (\w+)$", text, re.MULTILINE)
+    assert [name for _, name in stages] == ["builder", "runtime", "backup"]
+    assert re.search(r"ARG PYTHON_IMAGE=python:3\.11-slim", text)
+    runtime = text.split(" AS runtime")[1].split(" AS backup")[0]
+    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    users = re.findall(r"^USER (\S+)$", text, re.MULTILINE)
+    assert users[-1] == "10001:10001" and users[0] == "10001:10001"
+    assert "postgresql-client-15" in text and "redis-tools" in text
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for pattern in (".git", ".venv", "var", ".env", "**/*.pem", "tests"):
+        assert pattern in ignored
+
+
+# --- backup schedule -------------------------------------------------------------------
+
+
+def jobs() -> list[dict]:
+    return yaml.safe_load((ANSIBLE / "roles/backup_schedule/defaults/main.yml").read_text())[
+        "backup_schedule_jobs"
+    ]
+
+
+@pytest.mark.parametrize("job", jobs(), ids=lambda j: j["name"])
+def test_backup_units_pass_systemd_analyze(job, tmp_path):
+    values = {
+        "sanctum_root": "/opt/sanctum",
+        "sanctum_backup_bucket": "b",
+        "sanctum_region": "eu-west-1",
+        "sanctum_compose": "docker compose --project-directory /opt/sanctum --env-file /etc/sanctum/sanctum.env",
+        "backup_schedule_job": job,
+        "backup_schedule_docker": "/bin/echo",
+        "backup_schedule_log_dir": str(tmp_path),
+    }
+    name = f"sanctum-backup-{job['name']}"
+    for kind in ("service", "timer"):
+        (tmp_path / f"{name}.{kind}").write_text(
+            render_role_template("backup_schedule", f"job.{kind}.j2", **values)
+        )
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / f"{name}.timer")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    timer = configparser.ConfigParser(interpolation=None)
+    timer.read(tmp_path / f"{name}.timer")
+    on_calendar = timer["Timer"]["OnCalendar"]
+    assert (
+        subprocess.run(
+            ["systemd-analyze", "calendar", on_calendar], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    service = (tmp_path / f"{name}.service").read_text()
+    assert "{{" not in service and "--env-file /etc/sanctum/sanctum.env" in service
+    expected = "pgbackrest --stanza=sanctum" if "pgbackrest" in job["name"] else "run --rm backup"
+    assert expected in service
+
+
+def test_schedule_matches_the_seed():
+    by_name = {j["name"]: j for j in jobs()}
+    assert by_name["postgres"]["on_calendar"].startswith("*-*-* ")  # daily
+    assert by_name["redis"]["on_calendar"] == "hourly"
+    assert "wal-status" in by_name and "pgbackrest-full" in by_name
+
+
+# --- CloudWatch agent ------------------------------------------------------------------
+
+
+def test_cloudwatch_agent_config_matches_the_alarms_and_ships_backup_logs():
+    rendered = json.loads(
+        render_role_template(
+            "cloudwatch_agent",
+            "config.json.j2",
+            sanctum_region="eu-west-1",
+            sanctum_phase=1,
+            sanctum_data_on_host=True,
+            sanctum_log_groups={"system": "/sanctum/phase1/system"},
+        )
+    )
+    metrics = load_infra_module("metrics")
+    expected = metrics.agent_config(
+        "InstanceId",
+        ("/", "/var/lib/sanctum/postgres", "/var/lib/sanctum/redis", "/var/lib/sanctum/exports"),
+        "/sanctum/phase1/system",
+    )
+    assert rendered["metrics"] == expected["metrics"]
+    files = {f["file_path"] for f in rendered["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert "/var/log/sanctum/backup-postgres.log" in files
+    assert files >= {
+        f["file_path"] for f in expected["logs"]["logs_collected"]["files"]["collect_list"]
+    }
+
+
+# --- inventory from Pulumi outputs -----------------------------------------------------
+
+
+def inventory(tmp_path: Path, outputs: dict, env: dict | None = None) -> dict:
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    (tmp_path / "stack.pulumi.yml").write_text(
+        "plugin: sanctum_pulumi\noutputs_file: outputs.json\n"
+    )
+    result = subprocess.run(
+        [venv_tool("ansible-inventory"), "-i", str(tmp_path / "stack.pulumi.yml"), "--list"],
+        cwd=ANSIBLE,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, result.stderr
+    return _plain(json.loads(result.stdout))
+
+
+def _plain(value):
+    """ansible-inventory marks values as unsafe ({"__ansible_unsafe": v}); unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_phase1_inventory_from_stack_outputs(tmp_path):
+    found = inventory(tmp_path, PHASE1_OUTPUTS)
+    host = "host.api.sanctumtools.com"
+    assert found["host"]["hosts"] == [host]
+    assert "phase1" in found["sanctum"]["children"]
+    hostvars = found["_meta"]["hostvars"][host]
+    assert hostvars["ansible_host"] == "203.0.113.10" and hostvars["ansible_user"] == "admin"
+    assert hostvars["pulumi_backup_bucket"] == PHASE1_OUTPUTS["backup_bucket"]
+    assert hostvars["sanctum_phase"] == 1
+
+
+def test_phase2_inventory_lists_the_auto_scaling_group(tmp_path, moto_endpoint):
+    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name="eu-west-1")
+    autoscaling = boto3.client("autoscaling", endpoint_url=moto_endpoint, region_name="eu-west-1")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ec2.create_launch_template(
+        LaunchTemplateName="app", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.medium"}
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="sanctum-phase2-app",
+        LaunchTemplate={"LaunchTemplateName": "app"},
+        MinSize=3,
+        MaxSize=6,
+        DesiredCapacity=3,
+        AvailabilityZones=["eu-west-1a"],
+    )
+    outputs = json.loads((ANSIBLE / "inventory/examples/phase2.outputs.json").read_text())
+
+    found = inventory(tmp_path, outputs, env={"SANCTUM_AWS_ENDPOINT_URL": moto_endpoint})
+
+    assert len(found["app"]["hosts"]) == 3
+    addresses = {found["_meta"]["hostvars"][h]["ansible_host"] for h in found["app"]["hosts"]}
+    assert len(addresses) == 3 and all(a.startswith(("10.", "172.")) for a in addresses)
+    assert "phase2" in found["sanctum"]["children"]
