@@ -38,13 +38,14 @@ class Stack:
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def start_one(self, name: str) -> subprocess.Popen:
-        module = dict(registry.all_processes())[name]
+    def start_one(self, name: str, path: str | None = None, env: dict | None = None) -> subprocess.Popen:
+        """Start a registered process by name, or any "module:Class" given as ``path``."""
+        module = path or dict(registry.all_processes())[name]
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path(name), "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(self.config_path), module],
-            env={**self.env, "SANCTUM_SERVICE": name},
+            env={**self.env, "SANCTUM_SERVICE": name, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=config.PROJECT_ROOT,

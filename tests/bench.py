@@ -1,0 +1,226 @@
+"""`make bench`: throughput, latency and memory of the real stack on this machine.
+
+Prints figures; fails only if the stack cannot run. Every figure is also shown
+as a ratio to a bare nameko round trip measured in the same run, so runs on
+different machines compare.
+
+    python -m tests.bench [--seconds 15] [--connections 16] [--alerts 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from tests.support import environment
+from tests.support.processes import RedisServer, Sinks, free_port, wait_for_port
+
+WRK_SCRIPT = """
+tokens = {%(tokens)s}
+body = %(body)s
+method = "%(method)s"
+path = "%(path)s"
+counter = 0
+request = function()
+  counter = counter + 1
+  local headers = {["X-Forwarded-For"] = "10.9.0.1"}
+  if #tokens > 0 then
+    headers["Authorization"] = "Bearer " .. tokens[(counter %% #tokens) + 1]
+  end
+  if body ~= "" then headers["Content-Type"] = "application/json" end
+  return wrk.format(method, path, headers, body ~= "" and body or nil)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def lua_string(value: str) -> str:
+    return json.dumps(value)
+
+
+def run_wrk(url: str, path: str, seconds: int, connections: int, method="GET", body="",
+            tokens=()) -> dict:
+    script = WRK_SCRIPT % {
+        "tokens": ", ".join(lua_string(t) for t in tokens), "body": lua_string(body),
+        "method": method, "path": path,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", handle.name, url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    os.unlink(handle.name)
+    line = next(line for line in output.splitlines() if line.startswith("RESULT"))
+    requests_, duration_us, p50, p95, p99, bad_status, socket_errors = map(int, line.split()[1:])
+    return {"rps": requests_ / (duration_us / 1e6), "p50": p50 / 1000, "p95": p95 / 1000,
+            "p99": p99 / 1000, "errors": bad_status + socket_errors, "requests": requests_}
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.workdir = Path(tempfile.mkdtemp(prefix="sanctum-bench-"))
+        self.redis = RedisServer(free_port())
+        self.sinks = Sinks(smtp_port=free_port(), sns_port=free_port(), sns_inspect_port=free_port())
+        self.port, self.bare_port = free_port(), free_port()
+
+    def start(self):
+        os.environ.update(environment.TEST_ENV)
+        os.environ.update(self.redis.env())
+        os.environ.update(self.sinks.env())
+        os.environ["LOG_LEVEL"] = "WARNING"  # per-request access lines are not what we measure
+        from services.kit import config
+        config.load()
+        from services.kit.stack import Stack
+
+        self.redis.start(self.workdir)
+        self.sinks.start(self.workdir)
+        environment.reset_database()
+        environment.reset_broker()
+        self.stack = Stack(env={"WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}"},
+                           log_dir=self.workdir / "logs")
+        self.stack.start()
+        self.stack.start_one("bench_echo", "tests.bench_services:EchoService")
+        self.stack.start_one("bench_gateway", "tests.bench_services:BareGateway",
+                             env={"WEB_SERVER_ADDRESS": f"127.0.0.1:{self.bare_port}"})
+        self.stack.wait_ready(timeout=120, names=[n for n in self.stack.processes if not n.startswith("bench")])
+        wait_for_port(self.bare_port)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while requests.get(f"http://127.0.0.1:{self.bare_port}/ping").text != "pong":
+            if time.monotonic() > deadline:
+                raise TimeoutError("bare round trip not answering")
+            time.sleep(0.2)
+
+    def stop(self):
+        self.stack.stop()
+        self.sinks.stop()
+        self.redis.stop()
+
+    # --- fixtures ------------------------------------------------------------
+    def register(self, n: int, with_contact: bool = False) -> list[dict]:
+        from tests.support.client import Api
+        from tests.support.flows import confirmed_contact, unique_email
+
+        api = Api(self.base)
+        users = []
+        for _ in range(n):
+            user = api.new_user(display_name="Bench")
+            contact = unique_email() if with_contact else None
+            if with_contact:
+                confirmed_contact(user, self.sinks, email=contact)
+            users.append({"user": user, "token": user.token, "contact": contact})
+        return users
+
+    # --- measurements ----------------------------------------------------------
+    def throughput(self) -> dict:
+        seconds, connections = self.args.seconds, self.args.connections
+        bare = run_wrk(f"http://127.0.0.1:{self.bare_port}", "/ping", seconds, connections)
+        users = self.register(40)
+        tokens = [u["token"] for u in users]
+        body = json.dumps({"previous": {"level": 0}, "current": {"level": 1, "state": "calm"},
+                           "intensity": 3, "triggers": ["work"], "sleep_hours": 7})
+        post = run_wrk(self.base, "/api/v1/mood/shift", seconds, connections, "POST", body, tokens)
+        for token in tokens:  # warm the cache: the GET below measures cached reads
+            requests.get(f"{self.base}/api/v1/mood/shifts", headers={"Authorization": f"Bearer {token}"})
+        cached_get = run_wrk(self.base, "/api/v1/mood/shifts?limit=20", seconds, connections,
+                             tokens=tokens)
+        return {"bare": bare, "post": post, "get": cached_get}
+
+    def crisis_latency(self) -> list[float]:
+        """From the 201 of a crisis-level shift to the SMTP server holding the email."""
+        users = self.register(self.args.alerts, with_contact=True)
+        time.sleep(1)
+        latencies = []
+        for entry in users:
+            user, contact = entry["user"], entry["contact"]
+            response = user.post("/api/v1/mood/shift", json={
+                "previous": {"level": -1}, "current": {"level": -4}, "intensity": 9})
+            acknowledged = time.time()
+            assert response.status_code == 201, response.text
+            deadline = time.monotonic() + 10
+            while True:
+                mails = [m for m in self.sinks.emails(to=contact) if "support" in m["subject"]]
+                if mails:
+                    latencies.append((mails[0]["received_at"] - acknowledged) * 1000)
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no alert email for {contact}")
+                time.sleep(0.002)
+        return latencies
+
+    def memory(self) -> dict:
+        return {name: psutil.Process(p.pid).memory_info().rss / 2**20
+                for name, p in self.stack.processes.items() if not name.startswith("bench")}
+
+
+def report(results: dict, latencies: list[float], memory: dict, args) -> None:
+    bare = results["bare"]["rps"]
+    print(f"\nSanctumTools bench: {os.cpu_count()} cores, wrk -t2 -c{args.connections} "
+          f"-d{args.seconds}s per scenario, through the HTTP gateway\n")
+    print(f"{'scenario':<36}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    rows = [("bare nameko round trip (@http->rpc)", "bare", None),
+            ("POST /api/v1/mood/shift", "post", 0.6),
+            ("GET /api/v1/mood/shifts (cached)", "get", 0.8)]
+    for label, key, target in rows:
+        r = results[key]
+        ratio = r["rps"] / bare
+        mark = "" if target is None else ("  ok" if ratio >= target else f"  below {target}")
+        print(f"{label:<36}{r['rps']:>9.0f}{ratio:>8.2f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
+              f"{r['p99']:>9.1f}{r['errors']:>8}{mark}")
+    print(f"\ncrisis alert, 201 -> email at the SMTP server ({len(latencies)} crises, one at a time):")
+    print(f"  p50 {percentile(latencies, 50):.1f} ms   p95 {percentile(latencies, 95):.1f} ms   "
+          f"p99 {percentile(latencies, 99):.1f} ms   max {max(latencies):.1f} ms   "
+          f"mean {statistics.mean(latencies):.1f} ms   (target p99 < 500 ms)")
+    print("\nresident memory per process (MiB):")
+    for name, rss in sorted(memory.items()):
+        print(f"  {name:<20}{rss:>8.1f}")
+    total = sum(memory.values())
+    per_service = statistics.mean(v for k, v in memory.items() if k != "gateway")
+    projected = memory.get("gateway", 0) + 12 * per_service
+    print(f"  {'total':<20}{total:>8.1f}   ({len(memory)} processes)")
+    print(f"  projected for gateway + 12 services: {projected:.0f} MiB of the 4096 MiB Phase 1 host")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--alerts", type=int, default=100)
+    args = parser.parse_args()
+    bench = Bench(args)
+    print("[bench] starting the stack (test database, own Redis, local mail and SMS sinks)")
+    bench.start()
+    try:
+        results = bench.throughput()
+        latencies = bench.crisis_latency()
+        memory = bench.memory()
+    finally:
+        bench.stop()
+    report(results, latencies, memory, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
