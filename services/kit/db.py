@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
+from functools import lru_cache
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
@@ -63,12 +64,19 @@ def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
             pool_size=size,
             max_overflow=4,
             pool_timeout=10,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip per transaction): a connection
+            # the server dropped fails one call, and the pool is then refreshed.
             pool_recycle=1800,
             # Statement parameters carry health data: keep them out of errors/logs.
             hide_parameters=True,
         )
     return _engines[key]
+
+
+@lru_cache(maxsize=None)
+def _claim_statement(schema: str):
+    return text(f'INSERT INTO "{schema}".processed_events (event_id, consumer) '
+                "VALUES (:event_id, :consumer) ON CONFLICT DO NOTHING")
 
 
 class KitSession(Session):
@@ -91,13 +99,7 @@ class KitSession(Session):
         effects commit (or roll back) together. A concurrent duplicate waits on
         the unique index and then sees the conflict.
         """
-        result = self.execute(
-            text(
-                f'INSERT INTO "{self.schema}".processed_events (event_id, consumer) '
-                "VALUES (:event_id, :consumer) ON CONFLICT DO NOTHING"
-            ),
-            {"event_id": event_id, "consumer": consumer},
-        )
+        result = self.execute(_claim_statement(self.schema), {"event_id": event_id, "consumer": consumer})
         return result.rowcount == 1
 
     def finish(self, exc_info):

@@ -39,6 +39,7 @@ from nameko.messaging import decode_from_headers
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import (
     CheckConstraint,
+    bindparam,
     Column,
     Index,
     DateTime,
@@ -215,6 +216,13 @@ class OutboxRelay:
         return published, unroutable
 
 
+@functools.lru_cache(maxsize=None)
+def _outbox_insert(table: Table):
+    """Built once per schema, so dispatching only binds values."""
+    return insert(table).values({name: bindparam(name) for name in
+                                 ("event_id", "event_type", "payload", "headers", "subject_id")})
+
+
 class Dispatch:
     """What a worker sees as ``self.events``."""
 
@@ -228,15 +236,13 @@ class Dispatch:
     def dispatch(self, event_type: str, data: dict, subject_id: str | None = None) -> str:
         event = envelope(event_type, self.service_name, data, subject_id)
         session = self._session()
-        session.execute(
-            insert(self._table).values(
-                event_id=event["event_id"],
-                event_type=event_type,
-                payload=event,
-                headers={"nameko.call_id_stack": self._worker_ctx.call_id_stack},
-                subject_id=subject_id,
-            )
-        )
+        session.execute(_outbox_insert(self._table), {
+            "event_id": event["event_id"],
+            "event_type": event_type,
+            "payload": event,
+            "headers": {"nameko.call_id_stack": self._worker_ctx.call_id_stack},
+            "subject_id": subject_id,
+        })
         session.on_commit(self._relay.loop.wake)
         return event["event_id"]
 

@@ -10,8 +10,11 @@ from functools import partial
 import eventlet
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
 from nameko.messaging import decode_from_headers
+from nameko import config as nameko_config
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
-from nameko.rpc import ServiceRpc
 
 from services.kit import config, service_auth
 from services.kit.db import finish_transactions
@@ -20,7 +23,31 @@ from services.kit.errors import ServiceUnavailable
 log = logging.getLogger(__name__)
 
 
+class _UnconfirmedPublisher(Publisher):
+    # A lost reply only makes the caller time out (and retry with the same
+    # idempotency key); waiting for a broker confirm on every reply is not worth it.
+    use_confirms = False
+
+
+class _Responder(Responder):
+    publisher_cls = _UnconfirmedPublisher
+
+
+class _RpcConsumer(RpcConsumer):
+    def handle_result(self, message, result, exc_info):
+        responder = _Responder(
+            self.amqp_uri, get_rpc_exchange(), message,
+            ssl=nameko_config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=nameko_config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.consumer.ack_message(message)
+        return result, exc_info
+
+
 class Rpc(NamekoRpc):
+    rpc_consumer = _RpcConsumer()
+
     def handle_message(self, body, message):
         try:
             args = body["args"]
@@ -102,6 +129,13 @@ class RpcClient(ServiceRpc):
             timeout or config.section("GATEWAY").get("RPC_TIMEOUT_SECONDS", 5)
         )
         super().__init__(target_service, expiration=self.timeout, **options)
+
+    def setup(self):
+        super().setup()
+        # nameko re-declares the reply queue before every request (it has an
+        # x-expires argument, so kombu never caches the declaration): a broker
+        # round trip per call. The reply consumer declares it, on every (re)connect.
+        self.publisher.declare = []
 
     def get_dependency(self, worker_ctx):
         client = super().get_dependency(worker_ctx)

@@ -9,7 +9,7 @@ import base64
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, delete, func, literal, or_, select, tuple_
+from sqlalchemy import Date, DateTime, bindparam, cast, delete, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from services.mood_tracking import logic
 from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay, UserSettings
 
 SHIFTS = MoodShift.__table__
+BASELINES = DailyBaseline.__table__
+CYCLING = RapidCyclingDay.__table__
+SETTINGS = UserSettings.__table__
 EDITABLE = ("occurred_at", "previous_level", "previous_mixed", "previous_state", "current_level",
             "current_mixed", "current_state", "intensity", "triggers", "note", "sleep_hours")
 BASELINE_FIELDS = ("day", "peak_elevation", "peak_depression", "irritability", "anxiety",
@@ -92,15 +95,18 @@ def save_timezone(db: Session, user_id: str, name: str, changed_at: datetime) ->
 
 # --- derived per-day records ---------------------------------------------------------
 
+ROWS_FOR_ANALYSIS = (
+    select(SHIFTS.c.shift_id, SHIFTS.c.occurred_at, SHIFTS.c.local_date, SHIFTS.c.previous_level,
+           SHIFTS.c.current_level, SHIFTS.c.current_mixed, SHIFTS.c.current_state,
+           SHIFTS.c.intensity, SHIFTS.c.sleep_hours)
+    .where(SHIFTS.c.user_id == bindparam("user_id"),
+           or_(SHIFTS.c.occurred_at >= bindparam("since"), SHIFTS.c.local_date == bindparam("day")))
+)
+
+
 def _rows_for_analysis(db: Session, user_id: str, since: datetime, day: date):
     """The shifts of the 24 h before ``since`` onwards, and every shift of ``day``."""
-    return db.execute(
-        select(SHIFTS.c.shift_id, SHIFTS.c.occurred_at, SHIFTS.c.local_date, SHIFTS.c.previous_level,
-               SHIFTS.c.current_level, SHIFTS.c.current_mixed, SHIFTS.c.current_state,
-               SHIFTS.c.intensity, SHIFTS.c.sleep_hours)
-        .where(SHIFTS.c.user_id == user_id,
-               or_(SHIFTS.c.occurred_at >= since, SHIFTS.c.local_date == day))
-    ).all()
+    return db.execute(ROWS_FOR_ANALYSIS, {"user_id": user_id, "since": since, "day": day}).all()
 
 
 def _day_rows(db: Session, user_id: str, day: date):
@@ -112,33 +118,43 @@ def _day_rows(db: Session, user_id: str, day: date):
     ).all()
 
 
-def refresh_day(db: Session, user_id: str, day: date, rows=None) -> int:
-    """Recompute one day's baseline and rapid-cycling record; return its crossings."""
+def _upsert(table, key: tuple[str, ...], columns: tuple[str, ...], **also):
+    statement = insert(table).values({name: bindparam(name) for name in key + columns})
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={**{name: statement.excluded[name] for name in columns}, **also},
+    )
+
+
+UPSERT_BASELINE = _upsert(BASELINES, ("user_id", "day"), (
+    "peak_elevation", "peak_depression", "irritability", "anxiety", "mixed", "sleep_hours",
+    "shift_count"), updated_at=func.now())
+UPSERT_CYCLING = _upsert(CYCLING, ("user_id", "day"), ("crossings",))
+
+
+def refresh_day(db: Session, user_id: str, day: date, rows=None, grew: bool = False) -> int:
+    """Recompute one day's baseline and rapid-cycling record; return its crossings.
+
+    ``grew``: the day only gained a shift, and adding a point never removes a
+    crossing, so a day below the threshold cannot have a record to delete.
+    """
     rows = _day_rows(db, user_id, day) if rows is None else rows
+    this_day = (BASELINES.c.user_id == user_id) & (BASELINES.c.day == day)
+    cycling_day = (CYCLING.c.user_id == user_id) & (CYCLING.c.day == day)
     if not rows:
-        db.execute(delete(DailyBaseline).where(DailyBaseline.user_id == user_id, DailyBaseline.day == day))
-        db.execute(delete(RapidCyclingDay).where(RapidCyclingDay.user_id == user_id, RapidCyclingDay.day == day))
+        db.execute(delete(BASELINES).where(this_day))
+        db.execute(delete(CYCLING).where(cycling_day))
         return 0
-    summary = logic.day_summary(rows)
-    statement = insert(DailyBaseline).values(user_id=user_id, day=day, **summary)
-    db.execute(statement.on_conflict_do_update(
-        index_elements=[DailyBaseline.user_id, DailyBaseline.day],
-        set_={**{k: statement.excluded[k] for k in summary}, "updated_at": func.now()},
-    ))
+    db.execute(UPSERT_BASELINE, {"user_id": user_id, "day": day, **logic.day_summary(rows)})
     crossings = logic.polarity_crossings(rows)
     if crossings >= logic.RAPID_CYCLING_CROSSINGS:
-        cycling = insert(RapidCyclingDay).values(user_id=user_id, day=day, crossings=crossings)
-        db.execute(cycling.on_conflict_do_update(
-            index_elements=[RapidCyclingDay.user_id, RapidCyclingDay.day],
-            set_={"crossings": cycling.excluded.crossings},
-        ))
-    else:
-        db.execute(delete(RapidCyclingDay).where(RapidCyclingDay.user_id == user_id,
-                                                 RapidCyclingDay.day == day))
+        db.execute(UPSERT_CYCLING, {"user_id": user_id, "day": day, "crossings": crossings})
+    elif not grew:
+        db.execute(delete(CYCLING).where(cycling_day))
     return crossings
 
 
-def analysis_facts(db: Session, user_id: str, shift) -> dict:
+def analysis_facts(db: Session, user_id: str, shift, grew: bool = False) -> dict:
     """Refresh the shift's day; return what pattern analysis needs to know of it.
 
     Computed here, where the data is, in the writing transaction: the event
@@ -146,7 +162,7 @@ def analysis_facts(db: Session, user_id: str, shift) -> dict:
     """
     rows = _rows_for_analysis(db, user_id, shift.occurred_at - timedelta(hours=24), shift.local_date)
     crossings = refresh_day(db, user_id, shift.local_date,
-                            [r for r in rows if r.local_date == shift.local_date])
+                            [r for r in rows if r.local_date == shift.local_date], grew=grew)
     return {
         "shift_id": shift.shift_id,
         "user_id": user_id,
@@ -168,22 +184,40 @@ def _validate_time(occurred_at: datetime) -> None:
         raise ValidationFailed(fields={"timestamp": ["Cannot be in the future."]})
 
 
+SHIFT_COLUMNS = ("previous_level", "previous_mixed", "previous_state", "current_level",
+                 "current_mixed", "current_state", "intensity", "triggers", "note", "sleep_hours")
+# Built once: the hot path only binds values (no statement building, no cache-key work).
+INSERT_SHIFT = (
+    insert(SHIFTS)
+    .values(
+        user_id=bindparam("user_id"), request_id=bindparam("request_id"),
+        occurred_at=bindparam("occurred_at"),
+        # The calendar day in the user's time zone, worked out inside the INSERT.
+        local_date=cast(func.timezone(
+            func.coalesce(select(SETTINGS.c.timezone)
+                          .where(SETTINGS.c.user_id == bindparam("user_id")).scalar_subquery(), "UTC"),
+            bindparam("occurred_at")), Date),
+        **{name: bindparam(name) for name in SHIFT_COLUMNS},
+    )
+    .on_conflict_do_nothing(index_elements=["user_id", "request_id"])
+    .returning(*SHIFTS.c)
+)
+SHIFT_BY_REQUEST = select(SHIFTS).where(SHIFTS.c.user_id == bindparam("user_id"),
+                                        SHIFTS.c.request_id == bindparam("request_id"))
+
+
 def create(db: Session, user_id: str, data: dict, request_id: str) -> tuple[dict, dict | None]:
     """Insert the shift; a request id seen before returns that shift and no facts."""
-    columns = columns_from_request(data)
+    columns = {"previous_mixed": False, "current_mixed": False, "previous_state": None,
+               "current_state": None, "triggers": [], "note": None, "sleep_hours": None,
+               **columns_from_request(data)}
     columns.setdefault("occurred_at", _now())
     _validate_time(columns["occurred_at"])
-    columns["local_date"] = columns["occurred_at"].astimezone(user_timezone(db, user_id)).date()
-    shift = db.execute(
-        insert(SHIFTS).values(user_id=user_id, request_id=request_id, **columns)
-        .on_conflict_do_nothing(index_elements=["user_id", "request_id"])
-        .returning(*SHIFTS.c)
-    ).one_or_none()
+    params = {"user_id": user_id, "request_id": request_id, **columns}
+    shift = db.execute(INSERT_SHIFT, params).one_or_none()
     if shift is None:
-        earlier = db.execute(select(SHIFTS).where(SHIFTS.c.user_id == user_id,
-                                                  SHIFTS.c.request_id == request_id)).one()
-        return shift_dict(earlier), None
-    return shift_dict(shift), analysis_facts(db, user_id, shift)
+        return shift_dict(db.execute(SHIFT_BY_REQUEST, params).one()), None
+    return shift_dict(shift), analysis_facts(db, user_id, shift, grew=True)
 
 
 def update(db: Session, user_id: str, shift_id: str, changes: dict) -> tuple[dict, dict]:

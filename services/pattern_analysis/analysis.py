@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -21,11 +21,30 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def lock_rules(db: Session, user_id: str) -> AlertRules:
+RULES = AlertRules.__table__
+FLAGS = PatternFlag.__table__
+ANALYSES = PatternAnalysis.__table__
+
+
+def _lock_rules_statement():
+    statement = insert(RULES).values(user_id=bindparam("user_id"))
+    return (statement.on_conflict_do_update(index_elements=[RULES.c.user_id],
+                                            set_={"user_id": statement.excluded.user_id})
+            .returning(*RULES.c))
+
+
+LOCK_RULES = _lock_rules_statement()
+RECORD_ANALYSIS = insert(ANALYSES).values(
+    {name: bindparam(name) for name in ("user_id", "source_event_id", "shift_id", "rules_fired",
+                                        "crisis_id")}
+).on_conflict_do_nothing()
+
+
+def lock_rules(db: Session, user_id: str):
     """The user's rules (created with defaults), locked: one analysis per user at a time,
-    so two shifts arriving together cannot both decide to raise a crisis."""
-    db.execute(insert(AlertRules).values(user_id=user_id).on_conflict_do_nothing())
-    return db.scalars(select(AlertRules).where(AlertRules.user_id == user_id).with_for_update()).one()
+    so two shifts arriving together cannot both decide to raise a crisis.
+    One statement: an upsert whose no-op update takes the row lock."""
+    return db.execute(LOCK_RULES, {"user_id": user_id}).one()
 
 
 def _already_flagged_today(db: Session, user_id: str, rule: str, day: date) -> bool:
@@ -54,10 +73,10 @@ def analyse(db: Session, event: dict) -> dict | None:
 
     new_rules = []
     for rule, details in hits.items():
-        inserted = db.execute(insert(PatternFlag).values(
+        inserted = db.execute(insert(FLAGS).values(
             user_id=user_id, rule=rule, shift_id=facts["shift_id"], local_date=day,
             source_event_id=event["event_id"], details=details,
-        ).on_conflict_do_nothing().returning(PatternFlag.flag_id)).scalar()
+        ).on_conflict_do_nothing().returning(FLAGS.c.flag_id)).scalar()
         if inserted:
             new_rules.append((rule, inserted))
 
@@ -68,14 +87,14 @@ def analyse(db: Session, event: dict) -> dict | None:
             crisis = {"crisis_id": str(uuid.uuid4()), "user_id": user_id,
                       "rules": [rule for rule, _ in new_rules], "shift_id": facts["shift_id"],
                       "detected_at": _now().isoformat()}
-            for _, flag_id in new_rules:
-                db.get(PatternFlag, flag_id).crisis_id = crisis["crisis_id"]
+            db.execute(update(FLAGS).where(FLAGS.c.flag_id.in_([flag_id for _, flag_id in new_rules]))
+                       .values(crisis_id=crisis["crisis_id"]))
 
-    db.execute(insert(PatternAnalysis).values(
-        user_id=user_id, source_event_id=event["event_id"], shift_id=facts["shift_id"],
-        rules_fired=[rule for rule, _ in new_rules],
-        crisis_id=crisis["crisis_id"] if crisis else None,
-    ).on_conflict_do_nothing())
+    db.execute(RECORD_ANALYSIS, {
+        "user_id": user_id, "source_event_id": event["event_id"], "shift_id": facts["shift_id"],
+        "rules_fired": [rule for rule, _ in new_rules],
+        "crisis_id": crisis["crisis_id"] if crisis else None,
+    })
     return crisis
 
 
@@ -86,11 +105,10 @@ def get_rules(db: Session, user_id: str) -> dict:
 
 def set_rules(db: Session, user_id: str, changes: dict) -> dict:
     """Tightening only; the gateway's schema refuses anything looser with a reason."""
-    row = lock_rules(db, user_id)
-    for name in RULE_FIELDS:
-        if name in changes:
-            setattr(row, name, changes[name])
-    db.flush()
+    lock_rules(db, user_id)
+    values = {name: changes[name] for name in RULE_FIELDS if name in changes}
+    row = db.execute(update(RULES).where(RULES.c.user_id == user_id)
+                     .values(**values, updated_at=func.now()).returning(*RULES.c)).one()
     return to_dict(row, RULE_FIELDS)
 
 
