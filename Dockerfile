@@ -26,6 +26,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONWARNINGS=ignore::DeprecationWarning \
     PSYCOPG_WAIT_FUNC=wait_select \
+    EVENTLET_THREADPOOL_SIZE=2 \
+    MALLOC_ARENA_MAX=2 \
     SANCTUM_CONFIG=/app/config.yaml
 RUN groupadd --system --gid 10001 sanctum \
     && useradd --system --uid 10001 --gid sanctum --home-dir /app --shell /usr/sbin/nologin sanctum
@@ -36,7 +38,7 @@ COPY migrations ./migrations
 RUN install -d -o sanctum -g sanctum -m 0750 /app/exports /app/var
 USER 10001:10001
 EXPOSE 8000
-CMD ["nameko", "run", "--config", "/app/config.yaml", "gateway.service"]
+CMD ["nameko", "run", "--config", "/app/config.yaml", "gateway.service:GatewayService"]
 
 FROM runtime AS backup
 USER root

@@ -20,10 +20,20 @@ from services import registry
 from services.kit import config
 
 
+# Every service process: cooperative psycopg waits; few real threads (only
+# password hashing uses eventlet's thread pool) and few malloc arenas, which
+# keeps resident memory down (about 4x less for user_management).
+PROCESS_DEFAULTS = {
+    "PSYCOPG_WAIT_FUNC": "wait_select",
+    "EVENTLET_THREADPOOL_SIZE": "2",
+    "MALLOC_ARENA_MAX": "2",
+}
+
+
 class Stack:
     def __init__(self, env: dict | None = None, log_dir: Path | None = None,
                  config_path: Path | None = None):
-        self.env = {**os.environ, "PSYCOPG_WAIT_FUNC": "wait_select", **(env or {})}
+        self.env = {**os.environ, **PROCESS_DEFAULTS, **(env or {})}
         self.log_dir = Path(log_dir or config.PROJECT_ROOT / "var" / "log")
         self.config_path = Path(config_path or config.config_file())
         self.processes: dict[str, subprocess.Popen] = {}

@@ -18,6 +18,8 @@ import pytest
 import yaml
 from ops_support import ANSIBLE, ROOT, render_role_template, venv_tool
 
+from services import registry
+
 PHASE1_OUTPUTS = json.loads((ANSIBLE / "inventory/examples/phase1.outputs.json").read_text())
 SERVICES = [
     "user_management",
@@ -167,14 +169,16 @@ def test_compose_names_every_service_with_a_health_check():
         "migrate",
         "backup",
     }
+    built = dict(registry.SERVICES)
     for name in SERVICES:
-        assert services[name]["command"] == [
-            "nameko",
-            "run",
-            "--config",
-            "/app/config.yaml",
-            f"services.{name}.service",
-        ]
+        command = services[name]["command"]
+        assert command[:4] == ["nameko", "run", "--config", "/app/config.yaml"]
+        if name in built:  # the same process `make run` starts
+            assert command[4] == built[name]
+            assert "profiles" not in services[name]
+        else:  # named by the architecture, not built yet: off unless asked for
+            assert command[4].startswith(f"services.{name}.service:")
+            assert services[name]["profiles"] == ["planned"]
         assert services[name]["healthcheck"]["test"] == [
             "CMD",
             "python",
@@ -182,7 +186,7 @@ def test_compose_names_every_service_with_a_health_check():
             "services.kit.health",
             name,
         ]
-    assert services["gateway"]["command"][-1] == "gateway.service"
+    assert services["gateway"]["command"][-1] == registry.GATEWAY[1]
     assert "/health" in " ".join(services["gateway"]["healthcheck"]["test"])
     for name, service in services.items():
         if name not in ("migrate", "backup"):
