@@ -66,8 +66,11 @@ def analyse(db: Session, event: dict) -> dict | None:
     """
     facts = event["data"]
     user_id, day = facts["user_id"], date.fromisoformat(facts["local_date"])
-    rules_row = lock_rules(db, user_id)
-    hits = crisis_rules.fired(facts, crisis_rules.Rules(**to_dict(rules_row, RULE_FIELDS)))
+    hits = crisis_rules.fired(facts, crisis_rules.Rules(**get_rules(db, user_id)))
+    if hits:
+        # Only now serialise with this user's other analyses (and re-read the rules under the lock).
+        rules_row = lock_rules(db, user_id)
+        hits = crisis_rules.fired(facts, crisis_rules.Rules(**to_dict(rules_row, RULE_FIELDS)))
     if crisis_rules.RAPID_CYCLING in hits and _already_flagged_today(db, user_id, crisis_rules.RAPID_CYCLING, day):
         del hits[crisis_rules.RAPID_CYCLING]
 
@@ -98,9 +101,12 @@ def analyse(db: Session, event: dict) -> dict | None:
     return crisis
 
 
+READ_RULES = select(*(RULES.c[name] for name in RULE_FIELDS)).where(RULES.c.user_id == bindparam("user_id"))
+
+
 def get_rules(db: Session, user_id: str) -> dict:
-    row = db.get(AlertRules, user_id)
-    return to_dict(row, RULE_FIELDS) if row else dict(crisis_rules.DEFAULTS)
+    row = db.execute(READ_RULES, {"user_id": user_id}).one_or_none()
+    return row._asdict() if row else dict(crisis_rules.DEFAULTS)
 
 
 def set_rules(db: Session, user_id: str, changes: dict) -> dict:
