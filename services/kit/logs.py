@@ -33,7 +33,15 @@ def _is_database_error(value) -> bool:
 
 
 def _redacted(exc: BaseException) -> str:
-    return f"{type(exc).__module__}.{type(exc).__qualname__} (detail withheld: may contain user data)"
+    """The error's kind and SQLSTATE (safe, and enough to debug), not its text."""
+    cause = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(cause, "sqlstate", None)
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if cause is not exc:
+        kind += f" [{type(cause).__qualname__}]"
+    if sqlstate:
+        kind += f" SQLSTATE {sqlstate}"
+    return f"{kind} (detail withheld: may contain user data)"
 
 
 class ContextFilter(logging.Filter):
