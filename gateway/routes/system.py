@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from gateway import readiness
 from gateway.http import json_response, route
+from gateway.schemas.common import Health, Readiness
 from services.kit.errors import NotFound
 
 DOCS_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
@@ -25,12 +26,12 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id:
 class SystemRoutes:
     _openapi = None
 
-    @route("GET", "/health", auth=False)
+    @route("GET", "/health", auth=False, response=Health)
     def health(self, call):
         """Liveness: the gateway process answers."""
         return {"status": "ok"}
 
-    @route("GET", "/ready", auth=False)
+    @route("GET", "/ready", auth=False, response=Readiness)
     def ready(self, call):
         """Readiness: PostgreSQL, Redis and RabbitMQ are reachable from here."""
         ok, checks = readiness.check_all()

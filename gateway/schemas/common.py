@@ -89,3 +89,18 @@ class ErrorSchema(Schema):
         data_key="fields", keys=fields.String(),
         metadata={"description": "field name -> list of messages"},
     )
+
+
+class Health(Schema):
+    status = fields.String(metadata={"enum": ["ok"]})
+
+
+class Check(Schema):
+    ok = fields.Boolean()
+    ms = fields.Float(metadata={"description": "time the check took"})
+    error = fields.String(metadata={"description": "kind of failure"})
+
+
+class Readiness(Schema):
+    status = fields.String(metadata={"enum": ["ready", "not_ready"]})
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(Check))

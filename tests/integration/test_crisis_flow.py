@@ -173,3 +173,37 @@ def test_invitations_reach_contacts_by_sms_when_there_is_no_email(user, sinks):
     confirmed_contact(user, sinks, phone=phone)
     [invitation] = [m for m in sinks.sms(to=phone) if "emergency contact" in m["text"]]
     assert "https://app.test/consent?token=" in invitation["text"]
+
+
+def test_a_mood_event_delivered_twice_yields_one_flag_one_crisis_one_alert(user, sinks):
+    """Redelivery (a relay crash after publishing, a broker redelivery) changes nothing."""
+    email = unique_email()
+    confirmed_contact(user, sinks, email=email)
+    shift_id = user.post("/api/v1/mood/shift", json=shift(-4, previous=-3)).json()["shift_id"]
+    wait_until(lambda: crisis_emails(sinks, email))
+    engine = create_engine(config.get("DATABASE_URL"))
+    with engine.connect() as conn:
+        event = conn.execute(text(
+            "SELECT payload FROM mood_tracking.outbox WHERE payload->'data'->>'shift_id' = :s"),
+            {"s": shift_id}).scalar_one()
+    engine.dispose()
+    _republish(event)
+    _republish(event)
+    settle()
+    assert len(crisis_emails(sinks, email)) == 1
+    flags = user.get("/api/v1/patterns/flags").json()
+    assert [f["rule"] for f in flags] == ["severe_state"]
+    assert len({a["crisis_id"] for a in user.get("/api/v1/alerts").json()}) == 1
+
+
+def _republish(event: dict) -> None:
+    """Publish the very same envelope again, as the mood service would."""
+    from nameko.amqp.publish import Publisher
+    from nameko.standalone.events import get_event_exchange
+
+    from services.kit import service_auth
+    from services.kit.events import amqp_uri
+
+    Publisher(amqp_uri(), use_confirms=True, serializer="json").publish(
+        event, exchange=get_event_exchange("mood_tracking"), routing_key=event["event_type"],
+        headers={service_auth.HEADER: service_auth.credential_for("mood_tracking")}, mandatory=True)

@@ -95,6 +95,20 @@ def test_every_acknowledged_shift_survives_the_mood_service_being_killed(api, st
     assert set(acknowledged) <= {item["shift_id"] for item in listed}
 
 
+def test_a_dead_service_answers_503_not_a_hang(user, stack):
+    stack.kill("mood_tracking")
+    try:
+        started = time.monotonic()
+        response = user.get("/api/v1/mood/shifts")
+        assert response.status_code == 503
+        assert response.json()["error"] == "service_unavailable"
+        assert time.monotonic() - started < 10  # RPC_TIMEOUT_SECONDS is 5 in the tests
+        assert user.get("/api/v1/profile").status_code == 200  # the rest keeps working
+    finally:
+        restart(stack, "mood_tracking")
+    assert user.get("/api/v1/mood/shifts").status_code == 200
+
+
 def test_reads_and_writes_go_on_while_redis_is_down(api, user, redis_server):
     first = user.post("/api/v1/mood/shift", json=shift(1)).json()
     assert len(user.get("/api/v1/mood/shifts").json()["items"]) == 1  # cached
