@@ -78,7 +78,7 @@ bench: migrate ## throughput, latency and memory figures (prints, never fails on
 	@$(BIN)/python -m tests.bench
 
 lint: deps ## ruff over the Python code
-	@$(BIN)/ruff check services gateway backup migrations tests
+	@$(BIN)/ruff check services gateway migrations tests --exclude tests/infra --exclude tests/ops
 
 clean: ## remove the virtualenv and generated files (keeps var/secrets)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,8 +1,8 @@
 """Accounts and sessions: /api/v1/auth/*, /api/v1/profile, /api/v1/account."""
 
+from gateway.clients import ServiceClients
 from gateway.http import route
 from gateway.schemas import users as s
-from gateway.clients import ServiceClients
 
 
 class AccountRoutes(ServiceClients):

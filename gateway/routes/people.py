@@ -1,8 +1,8 @@
 """Emergency contacts (and their consent), healthcare providers, medications."""
 
+from gateway.clients import ServiceClients
 from gateway.http import route
 from gateway.schemas import users as s
-from gateway.clients import ServiceClients
 
 
 class PeopleRoutes(ServiceClients):

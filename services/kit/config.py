@@ -9,7 +9,7 @@ way values are resolved.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from nameko import config as nameko_config
@@ -48,7 +48,7 @@ def resolve_path(value: str | os.PathLike) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_secret(path: str) -> bytes:
     """Read a secret from a file (never from the YAML itself)."""
     resolved = resolve_path(path)

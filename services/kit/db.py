@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
@@ -73,7 +73,7 @@ def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
     return _engines[key]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _claim_statement(schema: str):
     return text(f'INSERT INTO "{schema}".processed_events (event_id, consumer) '
                 "VALUES (:event_id, :consumer) ON CONFLICT DO NOTHING")
@@ -165,7 +165,7 @@ def reference_users(metadata: MetaData) -> Table:
                  schema="user_management", extend_existing=True)
 
 
-def database_of(container, needed_by: str) -> "Database":
+def database_of(container, needed_by: str) -> Database:
     """The container's Database provider, for extensions that work in its schema."""
     for dependency in container.dependencies:
         if isinstance(dependency, Database):

@@ -13,7 +13,6 @@ from nameko.amqp.publish import get_connection
 from services.kit.events import ATTEMPT_HEADER, ERROR_HEADER, amqp_uri
 from services.kit.topology import all_handler_queues
 
-
 DEAD_SUFFIX = ".dead"
 
 

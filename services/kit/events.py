@@ -25,7 +25,7 @@ import uuid
 from datetime import datetime, timezone
 from functools import partial
 
-from kombu import Exchange, Queue
+from kombu import Queue
 from kombu.common import maybe_declare
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher as AmqpPublisher
@@ -39,15 +39,15 @@ from nameko.messaging import decode_from_headers
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import (
     CheckConstraint,
-    bindparam,
     Column,
-    Index,
     DateTime,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     insert,
@@ -216,7 +216,7 @@ class OutboxRelay:
         return published, unroutable
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _outbox_insert(table: Table):
     """Built once per schema, so dispatching only binds values."""
     return insert(table).values({name: bindparam(name) for name in

@@ -7,8 +7,9 @@ the idle poll picks up whatever a crashed process left.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import eventlet
 from eventlet.queue import Empty, Full, LightQueue
@@ -26,10 +27,8 @@ class WakeableLoop:
         self._running = False
 
     def wake(self) -> None:
-        try:
+        with contextlib.suppress(Full):
             self._wakeups.put_nowait(None)
-        except Full:
-            pass
 
     def stop(self) -> None:
         self._running = False
@@ -48,7 +47,5 @@ class WakeableLoop:
                 eventlet.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
             if not more:
-                try:
+                with contextlib.suppress(Empty):
                     self._wakeups.get(timeout=self.idle_seconds)
-                except Empty:
-                    pass

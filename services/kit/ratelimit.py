@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -48,7 +49,5 @@ class Limit:
             log.warning("rate limit %s not recorded (Redis unavailable)", self.name)
 
     def reset(self, redis, subject: str, now: float | None = None) -> None:
-        try:
+        with contextlib.suppress(RedisError):
             redis.delete(self._key(subject, time.time() if now is None else now))
-        except RedisError:
-            pass

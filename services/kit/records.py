@@ -6,9 +6,10 @@ answer the same NotFound.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session

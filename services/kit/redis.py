@@ -4,7 +4,7 @@ unreachable Redis fails fast instead of stalling requests.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import redis as redis_lib
 from nameko.extensions import DependencyProvider
@@ -14,7 +14,7 @@ from services.kit import config
 RedisError = redis_lib.RedisError
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(url: str | None = None) -> redis_lib.Redis:
     return redis_lib.Redis.from_url(
         url or config.get("REDIS_URL"),

@@ -8,11 +8,11 @@ import logging
 from functools import partial
 
 import eventlet
-from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
-from nameko.messaging import decode_from_headers
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
+from nameko.messaging import decode_from_headers
 from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 
@@ -53,7 +53,7 @@ class Rpc(NamekoRpc):
             args = body["args"]
             kwargs = body["kwargs"]
         except (KeyError, TypeError):
-            raise MalformedRequest("Message missing `args` or `kwargs`")
+            raise MalformedRequest("Message missing `args` or `kwargs`") from None
         context_data = decode_from_headers(message.headers)
         caller = service_auth.caller_of(context_data)  # raises -> error reply
         self.check_signature(args, kwargs)

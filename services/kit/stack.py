@@ -19,7 +19,6 @@ from pathlib import Path
 from services import registry
 from services.kit import config
 
-
 # Every service process: cooperative psycopg waits; few real threads (only
 # password hashing uses eventlet's thread pool) and few malloc arenas, which
 # keeps resident memory down (about 4x less for user_management).

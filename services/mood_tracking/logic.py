@@ -6,8 +6,9 @@ Scale: NIMH Life Chart Method, -4 (severe depression) .. 0 (euthymic) .. +4
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable, Protocol
+from typing import Protocol
 
 STATES = (
     "calm", "content", "happy", "energetic", "elevated", "euphoric",

@@ -10,11 +10,10 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, DateTime, bindparam, cast, delete, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import Session
 
-from services.kit.errors import NotFound, ValidationFailed
+from services.kit.errors import ValidationFailed
 from services.kit.records import get_owned, is_uuid, plain
 from services.mood_tracking import logic
 from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay, UserSettings

@@ -23,7 +23,12 @@ from sqlalchemy.orm import Session
 from services.kit.db import database_of
 from services.kit.loops import WakeableLoop
 from services.notifications import messages
-from services.notifications.channels import PermanentFailure, TransientFailure, all_channels, settings
+from services.notifications.channels import (
+    PermanentFailure,
+    TransientFailure,
+    all_channels,
+    settings,
+)
 from services.notifications.models import CrisisLine, Notification
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ class Api:
         return self.request("POST", "/api/v1/auth/register",
                             json={"email": email, "password": password, **profile}), email
 
-    def new_user(self, **profile) -> "User":
+    def new_user(self, **profile) -> User:
         response, email = self.register(**profile)
         assert response.status_code == 201, response.text
         return User(self, email, PASSWORD, response.json())

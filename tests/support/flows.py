@@ -26,7 +26,7 @@ def unique_email(label: str = "contact") -> str:
 
 
 def unique_phone() -> str:
-    return "+4479111%05d" % random.randint(0, 99999)
+    return f"+4479111{random.randint(0, 99999):05d}"
 
 
 def invitation_token(sinks, email: str | None = None, phone: str | None = None) -> str:

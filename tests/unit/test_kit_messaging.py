@@ -5,7 +5,7 @@ import time
 import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
-from sqlalchemy import MetaData, create_engine, insert, select, text
+from sqlalchemy import MetaData, create_engine, insert, text
 
 from services.kit import config, dlq, service_auth
 from services.kit.errors import NotFound, ServiceAuthFailed, ServiceUnavailable
@@ -57,9 +57,9 @@ def test_rpc_with_a_credential_is_served(probes, operator_rpc):
 @pytest.mark.parametrize("context", [{}, {service_auth.CONTEXT_KEY: "operator:forged"},
                                      {service_auth.CONTEXT_KEY: 42}])
 def test_rpc_without_a_valid_credential_is_refused(probes, context):
-    with ClusterRpcClient(context_data=context, timeout=10) as client:
-        with pytest.raises(ServiceAuthFailed):
-            client.kit_probe.write("never")
+    with ClusterRpcClient(context_data=context, timeout=10) as client, \
+            pytest.raises(ServiceAuthFailed):
+        client.kit_probe.write("never")
     assert probe.notes("kit_probe") == []
 
 
