@@ -3,8 +3,9 @@
     python scripts/mail_sink.py --port 1025 --dir var/mail
 
 Each accepted message becomes <dir>/<n>.json (envelope and raw text).
-Recipients at @bounce.example are refused permanently (550), at
-@tempfail.example temporarily (451): the tests use them to make channels fail.
+Recipients at @bounce.example, or listed in <dir>/refuse-permanently, are
+refused with 550; at @tempfail.example, or listed in <dir>/refuse-temporarily,
+with 451: the tests use them to make a mailbox go away.
 """
 
 import argparse
@@ -22,12 +23,16 @@ TEMPORARY = "@tempfail.example"
 class KeepingHandler:
     def __init__(self, directory: Path):
         self.directory = directory
-        self.counter = itertools.count(len(list(directory.glob("*.json"))) + 1)
+        self.counter = itertools.count(len(list(directory.glob("[0-9]*.json"))) + 1)
+
+    def _listed(self, name: str, address: str) -> bool:
+        path = self.directory / name
+        return path.exists() and address in path.read_text().split()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.endswith(PERMANENT):
+        if address.endswith(PERMANENT) or self._listed("refuse-permanently", address):
             return "550 5.1.1 mailbox unavailable"
-        if address.endswith(TEMPORARY):
+        if address.endswith(TEMPORARY) or self._listed("refuse-temporarily", address):
             return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"

@@ -18,15 +18,24 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 class Trimmed(fields.String):
-    """A string with surrounding whitespace removed before validation."""
+    """A string with surrounding whitespace removed, and no control characters
+    (they would break email headers and SMS texts built from it)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if CONTROL.search(value) or (self.metadata.get("single_line") and "\n" in value):
+            raise ValidationError("Contains control characters.")
+        return value
 
 
 def text(max_length: int = 200, **kwargs) -> Trimmed:
-    return Trimmed(validate=validate.Length(min=1, max=max_length), **kwargs)
+    """A single line of text: names, labels."""
+    metadata = {"single_line": True, **kwargs.pop("metadata", {})}
+    return Trimmed(validate=validate.Length(min=1, max=max_length), metadata=metadata, **kwargs)
 
 
 def validate_phone(value: str) -> None:
@@ -64,8 +73,14 @@ def phone(**kwargs) -> Trimmed:
     return Trimmed(validate=validate_phone, **kwargs)
 
 
+def validate_ascii_email(value: str) -> None:
+    # Alerts must reach any mail server; internationalised addresses need SMTPUTF8.
+    if not value.isascii():
+        raise ValidationError("Use an address in plain ASCII characters.")
+
+
 def email(**kwargs) -> fields.Email:
-    return fields.Email(validate=validate.Length(max=254), **kwargs)
+    return fields.Email(validate=[validate.Length(max=254), validate_ascii_email], **kwargs)
 
 
 class RequestSchema(Schema):

@@ -1,6 +1,6 @@
 """Schemas for mood shifts, baselines, rapid-cycling days, crisis rules and alerts."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -8,6 +8,18 @@ from gateway.schemas.common import PatchSchema, RequestSchema, Trimmed
 from services.mood_tracking.logic import STATES
 
 LEVEL = validate.Range(min=-4, max=4)
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def not_before_2000(value: datetime) -> None:
+    if value < EARLIEST:
+        raise ValidationError("Must be in the year 2000 or later.")
+
+
+def plausible_day(value: date) -> None:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValidationError("Must be between 2000-01-01 and 2100-12-31.")
 
 
 class MoodStateIn(RequestSchema):
@@ -19,7 +31,7 @@ class MoodStateIn(RequestSchema):
 
 
 class ShiftFields(RequestSchema):
-    timestamp = fields.AwareDateTime(metadata={"description": "when it happened (default: now); "
+    timestamp = fields.AwareDateTime(validate=not_before_2000, metadata={"description": "when it happened (default: now); "
                                                               "with a UTC offset, not in the future"})
     previous = fields.Nested(MoodStateIn)
     current = fields.Nested(MoodStateIn)
@@ -66,8 +78,8 @@ class ShiftPage(Schema):
 
 
 class ShiftQuery(RequestSchema):
-    from_ = fields.AwareDateTime(data_key="from")
-    to = fields.AwareDateTime()
+    from_ = fields.AwareDateTime(data_key="from", validate=not_before_2000)
+    to = fields.AwareDateTime(validate=not_before_2000)
     limit = fields.Integer(load_default=50,  # query strings are text: not strict
                            validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
@@ -79,23 +91,24 @@ class ShiftQuery(RequestSchema):
 
 
 class DayRange(RequestSchema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    """from/to as dates; ``to`` defaults to today, ``from`` to 30 days before ``to``."""
+
+    from_ = fields.Date(data_key="from", validate=plausible_day)
+    to = fields.Date(validate=plausible_day)
 
     @validates_schema
     def _bounded(self, data, **kwargs):
-        start, end = data.get("from_"), data.get("to")
-        if start and end and start > end:
+        end = data.get("to") or date.today()
+        start = data.get("from_") or end - timedelta(days=30)
+        if start > end:
             raise ValidationError("Must not be before 'from'.", "to")
-        if start and end and (end - start).days > 366:
-            raise ValidationError("At most 366 days at a time.", "to")
+        if (end - start).days > 366:
+            raise ValidationError("At most 366 days at a time.", "from")
 
 
 def day_range(query: dict) -> dict:
-    """from/to as dates; the last 30 days unless given."""
     end = query.get("to") or date.today()
-    start = query.get("from_") or end - timedelta(days=30)
-    return {"from": start, "to": end}
+    return {"from": query.get("from_") or end - timedelta(days=30), "to": end}
 
 
 class Baseline(Schema):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from contextlib import contextmanager
 from functools import cache
 from weakref import WeakKeyDictionary
 
@@ -173,21 +172,22 @@ def database_of(container, needed_by: str) -> Database:
     raise RuntimeError(f"{container.service_name}: {needed_by} needs a Database dependency")
 
 
-@contextmanager
-def session_scope(schema: str, engine: Engine | None = None):
-    """A transaction outside any worker (relays, CLIs, tests)."""
-    session = KitSession(bind=engine or get_engine(), schema=schema, expire_on_commit=False)
-    try:
-        yield session
-        error = session.finish(None)
-        if error is not None:
-            raise error[1]
-    except BaseException:
-        if not session.finished:
-            session.finish(sys.exc_info())
-        raise
-    finally:
-        session.close()
+def spawn_worker_or_requeue(entrypoint, args, kwargs, context_data, handle_result, requeue):
+    """Spawn the worker from a waiter thread (nameko's pattern: never block the
+    consumer on a full worker pool); requeue the message if the container is dying."""
+    from nameko.exceptions import ContainerBeingKilled
+
+    def spawn():
+        try:
+            entrypoint.container.spawn_worker(
+                entrypoint, args, kwargs, context_data=context_data, handle_result=handle_result
+            )
+        except ContainerBeingKilled:
+            requeue()
+
+    entrypoint.container.spawn_managed_thread(
+        spawn, identifier=f"wait_for_worker_pool[{entrypoint.method_name}]"
+    )
 
 
 def finish_transactions(container, worker_ctx, exc_info):

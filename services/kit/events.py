@@ -21,19 +21,21 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu import Queue
 from kombu.common import maybe_declare
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher as AmqpPublisher
 from nameko.amqp.publish import UndeliverableMessage, get_connection
 from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_AMQP_URI
 from nameko.events import SERVICE_POOL
 from nameko.events import EventHandler as NamekoEventHandler
-from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.messaging import decode_from_headers
 from nameko.standalone.events import get_event_exchange
@@ -58,13 +60,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.kit import config, service_auth
-from services.kit.db import database_of, finish_transactions
+from services.kit.db import database_of, finish_transactions, spawn_worker_or_requeue
 from services.kit.errors import ServiceAuthFailed
 from services.kit.loops import WakeableLoop
 
 log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-sanctum-attempt"
+OUTBOX_RETENTION_DAYS = 7
+PRUNE_EVERY_SECONDS = 600
+# The broker itself is unreachable: stop the batch and back off, keep every row pending.
+BROKER_DOWN = (OSError, AmqpConnectionError, KombuOperationalError)
 ERROR_HEADER = "x-sanctum-error"
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000, 120000, 600000)
 
@@ -164,56 +170,65 @@ class OutboxRelay:
         self.publisher = AmqpPublisher(
             amqp_uri(), use_confirms=True, serializer="json", declare=[self.exchange]
         )
-        self.loop = WakeableLoop(f"outbox relay ({service_name})",
-                                 lambda: self.publish_pending() == self.batch_size)
+        self._credential = {service_auth.HEADER: service_auth.credential_for(service_name)}
+        self._next_prune = 0.0
+        self.loop = WakeableLoop(f"outbox relay ({service_name})", self.step)
+
+    def step(self) -> bool:
+        """One batch; now and then, drop what was published long ago."""
+        if time.monotonic() >= self._next_prune:
+            self.prune()
+            self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        return self.publish_pending() == self.batch_size
 
     def publish_pending(self) -> int:
         table = self.table
         with self.engine.begin() as conn:
             rows = conn.execute(
-                select(table.c.event_id, table.c.event_type, table.c.payload, table.c.headers)
+                select(table.c.event_id, table.c.event_type, table.c.payload, table.c.headers,
+                       table.c.attempts)
                 .where(table.c.status == "pending", table.c.next_attempt_at <= func.now())
                 .order_by(table.c.created_at)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
-            if not rows:
-                return 0
-            published, unroutable = self._publish(rows)
-            if published:
-                conn.execute(
-                    update(table)
-                    .where(table.c.event_id.in_(published))
-                    .values(status="published", published_at=func.now(), attempts=table.c.attempts + 1)
-                )
-            if unroutable:
-                conn.execute(
-                    update(table)
-                    .where(table.c.event_id.in_(unroutable))
-                    .values(status="unroutable", published_at=func.now(), attempts=table.c.attempts + 1)
-                )
+            for row in rows:
+                conn.execute(update(table).where(table.c.event_id == row.event_id)
+                             .values(**self._publish(row)))
         return len(rows)
 
-    def _publish(self, rows) -> tuple[list, list]:
-        credential = {service_auth.HEADER: service_auth.credential_for(self.service_name)}
-        published, unroutable = [], []
-        for row in rows:
-            headers = {**(row.headers or {}), **credential}
-            try:
-                self.publisher.publish(
-                    row.payload,
-                    exchange=self.exchange,
-                    routing_key=row.event_type,
-                    mandatory=True,
-                    headers=headers,
-                    message_id=row.event_id,
-                )
-                published.append(row.event_id)
-            except UndeliverableMessage:
-                # Queues are declared at migrate time, so no route means no subscriber.
-                log.warning("event %s (%s) has no subscriber", row.event_id, row.event_type)
-                unroutable.append(row.event_id)
-        return published, unroutable
+    def _publish(self, row) -> dict:
+        """Publish one row; return how to update it. A broker that cannot be reached
+        raises (the loop backs off and the batch stays pending); a row that fails on
+        its own is retried later without holding up the rows behind it."""
+        attempts = row.attempts + 1
+        try:
+            self.publisher.publish(
+                row.payload, exchange=self.exchange, routing_key=row.event_type, mandatory=True,
+                headers={**(row.headers or {}), **self._credential}, message_id=row.event_id,
+            )
+        except UndeliverableMessage:
+            # Queues are declared at migrate time, so no route means no subscriber.
+            log.warning("event %s (%s) has no subscriber", row.event_id, row.event_type)
+            return {"status": "unroutable", "published_at": func.now(), "attempts": attempts}
+        except BROKER_DOWN:
+            raise
+        except Exception as exc:
+            delay = min(600, 2 ** attempts)
+            log.error("event %s (%s) could not be published (%s); retry in %ss",
+                      row.event_id, row.event_type, type(exc).__name__, delay)
+            return {"attempts": attempts,
+                    "next_attempt_at": func.now() + timedelta(seconds=delay)}
+        # Once out, the outbox keeps only the row's metadata: no health data at rest here.
+        return {"status": "published", "published_at": func.now(), "attempts": attempts,
+                "payload": {}, "headers": {}}
+
+    def prune(self) -> None:
+        table = self.table
+        with self.engine.begin() as conn:
+            conn.execute(delete(table).where(
+                table.c.status != "pending",
+                table.c.published_at < func.now() - timedelta(days=OUTBOX_RETENTION_DAYS)))
 
 
 @functools.cache
@@ -315,18 +330,9 @@ class EventHandler(NamekoEventHandler):
             self._park(message, "MalformedEvent", self.dead_queue)
             return
         service_auth.stamp(context_data, self.container.service_name)
-        handle_result = partial(self.handle_result, message)
-
-        def spawn_worker():
-            try:
-                self.container.spawn_worker(
-                    self, (body,), {}, context_data=context_data, handle_result=handle_result
-                )
-            except ContainerBeingKilled:
-                self.consumer.requeue_message(message)
-
-        self.container.spawn_managed_thread(
-            spawn_worker, identifier=f"wait_for_worker_pool[{self.method_name}]"
+        spawn_worker_or_requeue(
+            self, (body,), {}, context_data, partial(self.handle_result, message),
+            lambda: self.consumer.requeue_message(message),
         )
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):

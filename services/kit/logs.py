@@ -52,12 +52,24 @@ class ContextFilter(logging.Filter):
         record.service = getattr(_context, "service", None) or os.environ.get("SANCTUM_SERVICE")
         if isinstance(record.args, tuple) and any(_is_database_error(a) for a in record.args):
             record.args = tuple(_redacted(a) if _is_database_error(a) else a for a in record.args)
-        if record.exc_info and _is_database_error(record.exc_info[1]):
-            exc_type, exc, tb = record.exc_info
-            record.exc_text = "Traceback (most recent call last):\n" + "".join(
-                traceback.format_tb(tb)) + _redacted(exc)
+        if record.exc_info and any(_is_database_error(e) for e in _chain(record.exc_info[1])):
+            _, exc, tb = record.exc_info
+            # Frames (code locations) are safe; the messages of the chain are not.
+            causes = " <- ".join(_redacted(e) if _is_database_error(e) else type(e).__qualname__
+                                 for e in _chain(exc))
+            record.exc_text = ("Traceback (most recent call last):\n"
+                               + "".join(traceback.format_tb(tb)) + causes)
             record.exc_info = None
         return True
+
+
+def _chain(exc: BaseException | None):
+    """The exception and everything it was raised from or during."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 class JsonFormatter(_JsonFormatter):

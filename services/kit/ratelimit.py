@@ -25,28 +25,24 @@ class Limit:
     def _retry_after(self, now: float) -> int:
         return self.window_seconds - int(now) % self.window_seconds
 
-    def check(self, redis, subject: str, now: float | None = None) -> None:
-        """Raise RateLimited if ``subject`` has used up this window."""
-        now = time.time() if now is None else now
-        try:
-            used = int(redis.get(self._key(subject, now)) or 0)
-        except RedisError:
-            log.warning("rate limit %s unavailable (Redis); allowing", self.name)
-            return
-        if used >= self.max_hits:
-            raise RateLimited(retry_after=self._retry_after(now))
+    def take(self, redis, subject: str, now: float | None = None) -> None:
+        """Count one use, then raise RateLimited if that went over the limit.
 
-    def hit(self, redis, subject: str, now: float | None = None) -> None:
-        """Count one use."""
+        Counting first (one atomic INCR) means concurrent attempts cannot all
+        pass a check made before any of them was counted.
+        """
         now = time.time() if now is None else now
         key = self._key(subject, now)
         try:
             pipe = redis.pipeline()
             pipe.incr(key)
             pipe.expire(key, self.window_seconds)
-            pipe.execute()
+            used, _ = pipe.execute()
         except RedisError:
-            log.warning("rate limit %s not recorded (Redis unavailable)", self.name)
+            log.warning("rate limit %s unavailable (Redis); allowing", self.name)
+            return
+        if used > self.max_hits:
+            raise RateLimited(retry_after=self._retry_after(now))
 
     def reset(self, redis, subject: str, now: float | None = None) -> None:
         with contextlib.suppress(RedisError):

@@ -5,16 +5,41 @@ answer the same NotFound.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.kit.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+@contextmanager
+def unless_account_erased(db: Session, what: str):
+    """Run a write that refers to a user; if the account was erased meanwhile
+    (its foreign key is gone), skip it quietly instead of failing forever."""
+    try:
+        with db.begin_nested():
+            yield
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != FOREIGN_KEY_VIOLATION:
+            raise
+        log.info("%s skipped: the account no longer exists", what)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def is_uuid(value: Any) -> bool:

@@ -11,14 +11,14 @@ import eventlet
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
-from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
+from nameko.exceptions import MalformedRequest, UnknownService
 from nameko.messaging import decode_from_headers
 from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 
 from services.kit import config, service_auth
-from services.kit.db import finish_transactions
-from services.kit.errors import ServiceUnavailable
+from services.kit.db import finish_transactions, spawn_worker_or_requeue
+from services.kit.errors import SanctumError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ class _RpcConsumer(RpcConsumer):
 class Rpc(NamekoRpc):
     rpc_consumer = _RpcConsumer()
 
+    def __init__(self, **kwargs):
+        # Domain errors are answers (404, 409...), not faults: log them without alarm.
+        kwargs.setdefault("expected_exceptions", SanctumError)
+        super().__init__(**kwargs)
+
     def handle_message(self, body, message):
         try:
             args = body["args"]
@@ -55,22 +60,12 @@ class Rpc(NamekoRpc):
         except (KeyError, TypeError):
             raise MalformedRequest("Message missing `args` or `kwargs`") from None
         context_data = decode_from_headers(message.headers)
-        caller = service_auth.caller_of(context_data)  # raises -> error reply
+        service_auth.caller_of(context_data)  # raises -> error reply
         self.check_signature(args, kwargs)
         service_auth.stamp(context_data, self.container.service_name)
-        context_data["sanctum.caller"] = caller
-        handle_result = partial(self.handle_result, message)
-
-        def spawn_worker():
-            try:
-                self.container.spawn_worker(
-                    self, args, kwargs, context_data=context_data, handle_result=handle_result
-                )
-            except ContainerBeingKilled:
-                self.rpc_consumer.consumer.requeue_message(message)
-
-        self.container.spawn_managed_thread(
-            spawn_worker, identifier=f"wait_for_worker_pool[{self.method_name}]"
+        spawn_worker_or_requeue(
+            self, args, kwargs, context_data, partial(self.handle_result, message),
+            lambda: self.rpc_consumer.consumer.requeue_message(message),
         )
 
     def handle_result(self, message, worker_ctx, result, exc_info):

@@ -8,10 +8,9 @@ import json
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from services.kit.cache import Cache
 from services.kit.events import event_handler
+from services.kit.records import unless_account_erased
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
 from services.mood_tracking import shifts
@@ -79,16 +78,9 @@ class MoodTrackingService(DomainService):
     @event_handler("user_management", "user.profile_changed")
     def remember_timezone(self, event):
         data = event["data"]
-        try:
-            with self.db.begin_nested():
-                shifts.save_timezone(self.db, data["user_id"], data["timezone"],
-                                     datetime.fromisoformat(event["occurred_at"]))
-        except IntegrityError:
-            log.info("profile change for an erased account ignored (event %s)", event["event_id"])
+        with unless_account_erased(self.db, "time zone update"):
+            shifts.save_timezone(self.db, data["user_id"], data["timezone"],
+                                 datetime.fromisoformat(event["occurred_at"]))
 
-    @event_handler("user_management", "user.deleted")
-    def forget_user(self, event):
-        # Rows went with the account (foreign keys cascade); the cache goes here.
-        user_id = event["data"]["user_id"]
-        self.events.erase_subject(user_id)
+    def forget(self, user_id: str) -> None:
         self.db.on_commit(lambda: self.cache.forget(user_id))

@@ -6,15 +6,27 @@ in the same transaction as every write so they are never behind.
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, DateTime, bindparam, cast, delete, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    Date,
+    DateTime,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import Session
 
 from services.kit.errors import ValidationFailed
-from services.kit.records import get_owned, is_uuid, plain
+from services.kit.records import get_owned, is_uuid, plain, utcnow
 from services.mood_tracking import logic
 from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay, UserSettings
 
@@ -27,9 +39,6 @@ EDITABLE = ("occurred_at", "previous_level", "previous_mixed", "previous_state",
 BASELINE_FIELDS = ("day", "peak_elevation", "peak_depression", "irritability", "anxiety",
                    "mixed", "sleep_hours", "shift_count")
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # --- shapes ----------------------------------------------------------------------
@@ -179,7 +188,7 @@ def analysis_facts(db: Session, user_id: str, shift, grew: bool = False) -> dict
 # --- writes ----------------------------------------------------------------------------
 
 def _validate_time(occurred_at: datetime) -> None:
-    if occurred_at > _now() + timedelta(minutes=2):
+    if occurred_at > utcnow() + timedelta(minutes=2):
         raise ValidationFailed(fields={"timestamp": ["Cannot be in the future."]})
 
 
@@ -205,14 +214,24 @@ SHIFT_BY_REQUEST = select(SHIFTS).where(SHIFTS.c.user_id == bindparam("user_id")
                                         SHIFTS.c.request_id == bindparam("request_id"))
 
 
+LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtextextended(:user_id, 0))")
+
+
+def lock_user(db: Session, user_id: str) -> None:
+    """Serialise one user's writes: each recomputes days from the shifts it can
+    see, and two at once would each miss the other's (a lost update)."""
+    db.execute(LOCK_USER, {"user_id": user_id})
+
+
 def create(db: Session, user_id: str, data: dict, request_id: str) -> tuple[dict, dict | None]:
     """Insert the shift; a request id seen before returns that shift and no facts."""
     columns = {"previous_mixed": False, "current_mixed": False, "previous_state": None,
                "current_state": None, "triggers": [], "note": None, "sleep_hours": None,
                **columns_from_request(data)}
-    columns.setdefault("occurred_at", _now())
+    columns.setdefault("occurred_at", utcnow())
     _validate_time(columns["occurred_at"])
     params = {"user_id": user_id, "request_id": request_id, **columns}
+    lock_user(db, user_id)
     shift = db.execute(INSERT_SHIFT, params).one_or_none()
     if shift is None:
         return shift_dict(db.execute(SHIFT_BY_REQUEST, params).one()), None
@@ -220,6 +239,7 @@ def create(db: Session, user_id: str, data: dict, request_id: str) -> tuple[dict
 
 
 def update(db: Session, user_id: str, shift_id: str, changes: dict) -> tuple[dict, dict]:
+    lock_user(db, user_id)
     record = get_owned(db, MoodShift, user_id, shift_id, for_update=True)
     old_day = record.local_date
     columns = columns_from_request(changes)
@@ -236,6 +256,7 @@ def update(db: Session, user_id: str, shift_id: str, changes: dict) -> tuple[dic
 
 
 def remove(db: Session, user_id: str, shift_id: str) -> None:
+    lock_user(db, user_id)
     record = get_owned(db, MoodShift, user_id, shift_id, for_update=True)
     day = record.local_date
     db.delete(record)

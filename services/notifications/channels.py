@@ -7,6 +7,7 @@ for this recipient: move on).
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -16,6 +17,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.kit import config
+
+log = logging.getLogger(__name__)
 
 
 class TransientFailure(Exception):
@@ -42,12 +45,15 @@ class EmailChannel:
         self.domain = self.sender.rsplit("@", 1)[-1].rstrip(">") or "sanctumtools.com"
 
     def send(self, recipient: str, subject: str | None, body: str) -> str:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = recipient
-        message["Subject"] = subject or "SanctumTools"
-        message["Message-ID"] = make_msgid(domain=self.domain)
-        message.set_content(body)
+        try:
+            message = EmailMessage()
+            message["From"] = self.sender
+            message["To"] = recipient
+            message["Subject"] = subject or "SanctumTools"
+            message["Message-ID"] = make_msgid(domain=self.domain)
+            message.set_content(body)
+        except ValueError:  # a header that cannot be encoded will never be sendable
+            raise PermanentFailure("message cannot be built") from None
         try:
             with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
                 if self.starttls:
@@ -56,19 +62,22 @@ class EmailChannel:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
+            # Only a refusal of this recipient says this channel will never work for them.
             codes = [code for code, _ in exc.recipients.values()]
             raise (PermanentFailure if all(c >= 500 for c in codes) else TransientFailure)(
                 f"recipient refused ({codes})") from None
         except smtplib.SMTPResponseException as exc:
-            raise (PermanentFailure if exc.smtp_code >= 500 else TransientFailure)(
-                f"SMTP {exc.smtp_code}") from None
+            # Authentication, sender or server errors are ours to fix: keep retrying, loudly.
+            log.error("SMTP server refused the message (%s): check the mail settings", exc.smtp_code)
+            raise TransientFailure(f"SMTP {exc.smtp_code}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientFailure(type(exc).__name__) from None
         return message["Message-ID"]
 
 
 class SmsChannel:
-    PERMANENT_CODES = {"InvalidParameter", "InvalidParameterValue", "OptedOut", "AuthorizationError"}
+    # Problems with this recipient; anything else (credentials, throttling) is retried.
+    PERMANENT_CODES = {"InvalidParameter", "InvalidParameterValue", "OptedOut"}
 
     def __init__(self, options: dict):
         self.client = boto3.client(
@@ -88,6 +97,8 @@ class SmsChannel:
                                            MessageAttributes=attributes)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code not in self.PERMANENT_CODES:
+                log.error("SNS refused the SMS (%s): check the AWS settings", code)
             raise (PermanentFailure if code in self.PERMANENT_CODES else TransientFailure)(code) from None
         except BotoCoreError as exc:
             raise TransientFailure(type(exc).__name__) from None

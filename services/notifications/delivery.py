@@ -34,6 +34,9 @@ from services.notifications.models import CrisisLine, Notification
 log = logging.getLogger(__name__)
 NOTIFICATIONS = Notification.__table__
 ABANDONED_AFTER_SECONDS = 60
+# Once a message is done with, only its metadata stays: the text (the user's
+# name, their phone, an invitation token) is not kept at rest.
+FORGET_TEXT = {"subject": None, "body": ""}
 
 
 def crisis_line(db: Session, country: str | None) -> dict:
@@ -99,7 +102,8 @@ def alerts_for(db: Session, user_id: str, limit: int = 100) -> list[dict]:
 
 
 class Deliverer:
-    batch_size = 20
+    """Claims and sends one message at a time, in (created, priority) order, so a
+    crash leaves at most the one message it was sending in doubt."""
 
     def __init__(self, engine, channels: dict, max_attempts: int, retry_base_seconds: float):
         self.engine = engine
@@ -113,16 +117,16 @@ class Deliverer:
         if time.monotonic() - self._last_sweep > ABANDONED_AFTER_SECONDS / 2:
             self.mark_abandoned()
             self._last_sweep = time.monotonic()
-        claimed = self.claim()
-        for row in sorted(claimed, key=lambda r: (r.created_at, r.priority)):
+        row = self.claim()
+        if row is not None:
             self.deliver(row)
-        return len(claimed) == self.batch_size
+        return row is not None
 
-    def claim(self) -> list:
+    def claim(self):
         due = (select(NOTIFICATIONS.c.notification_id)
                .where(NOTIFICATIONS.c.status == "pending", NOTIFICATIONS.c.next_attempt_at <= func.now())
                .order_by(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.priority)
-               .limit(self.batch_size).with_for_update(skip_locked=True))
+               .limit(1).with_for_update(skip_locked=True))
         with self.engine.begin() as conn:
             return conn.execute(
                 update(NOTIFICATIONS)
@@ -132,18 +136,18 @@ class Deliverer:
                            NOTIFICATIONS.c.recipient, NOTIFICATIONS.c.subject, NOTIFICATIONS.c.body,
                            NOTIFICATIONS.c.attempts, NOTIFICATIONS.c.created_at,
                            NOTIFICATIONS.c.priority, NOTIFICATIONS.c.kind)
-            ).all()
+            ).one_or_none()
 
     def deliver(self, row) -> None:
         try:
             provider_id = self.channels[row.channel].send(row.recipient, row.subject, row.body)
         except PermanentFailure as exc:
-            self._finish(row, status="failed", last_error=f"permanent: {exc}")
+            self._finish(row, status="failed", last_error=f"permanent: {exc}", **FORGET_TEXT)
             log.warning("%s %s via %s failed permanently", row.kind, row.notification_id, row.channel)
         except Exception as exc:  # TransientFailure, or anything unexpected: retry
             reason = str(exc) if isinstance(exc, TransientFailure) else type(exc).__name__
             if row.attempts >= self.max_attempts:
-                self._finish(row, status="failed", last_error=f"gave up: {reason}")
+                self._finish(row, status="failed", last_error=f"gave up: {reason}", **FORGET_TEXT)
                 log.error("%s %s via %s failed after %d attempts", row.kind, row.notification_id,
                           row.channel, row.attempts)
             else:
@@ -151,7 +155,8 @@ class Deliverer:
                 self._finish(row, status="pending", last_error=reason,
                              next_attempt_at=func.now() + timedelta(seconds=delay))
         else:
-            self._finish(row, status="sent", provider_message_id=provider_id, sent_at=func.now())
+            self._finish(row, status="sent", provider_message_id=provider_id, sent_at=func.now(),
+                         **FORGET_TEXT)
             log.info("%s %s sent via %s", row.kind, row.notification_id, row.channel)
 
     def _finish(self, row, **values) -> None:
@@ -167,7 +172,8 @@ class Deliverer:
                 update(NOTIFICATIONS)
                 .where(NOTIFICATIONS.c.status == "sending",
                        NOTIFICATIONS.c.claimed_at < func.now() - text(f"interval '{ABANDONED_AFTER_SECONDS} seconds'"))
-                .values(status="uncertain", last_error="delivery interrupted; not resent")
+                .values(status="uncertain", last_error="delivery interrupted; not resent",
+                        **FORGET_TEXT)
                 .returning(NOTIFICATIONS.c.notification_id)
             ).scalars().all()
         for notification_id in abandoned:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.kit.records import to_dict
+from services.kit.records import to_dict, utcnow
 from services.pattern_analysis import rules as crisis_rules
 from services.pattern_analysis.models import AlertRules, PatternAnalysis, PatternFlag
 
 RULE_FIELDS = ("severe_level", "drop_levels", "depression_threshold", "elevation_threshold",
                "cooldown_minutes")
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 RULES = AlertRules.__table__
@@ -58,11 +55,21 @@ def _last_crisis_at(db: Session, user_id: str) -> datetime | None:
         PatternFlag.user_id == user_id, PatternFlag.crisis_id.is_not(None)))
 
 
+ALERT_WINDOW = timedelta(hours=24)
+
+
+def _is_recent(facts: dict) -> bool:
+    """Contacts are alerted about now, not about an entry made for last month:
+    a backdated (or corrected old) shift is flagged but raises no crisis."""
+    return utcnow() - datetime.fromisoformat(facts["occurred_at"]) <= ALERT_WINDOW
+
+
 def analyse(db: Session, event: dict) -> dict | None:
     """Record flags for the rules that fire; return a crisis to raise, or None.
 
     A rule fires once per shift (rapid cycling once per day). A crisis is raised
-    unless one was raised for this user within their cool-down.
+    for a shift of the last 24 hours, unless one was raised for this user
+    within their cool-down.
     """
     facts = event["data"]
     user_id, day = facts["user_id"], date.fromisoformat(facts["local_date"])
@@ -84,12 +91,12 @@ def analyse(db: Session, event: dict) -> dict | None:
             new_rules.append((rule, inserted))
 
     crisis = None
-    if new_rules:
+    if new_rules and _is_recent(facts):
         last = _last_crisis_at(db, user_id)
-        if last is None or _now() - last >= timedelta(minutes=rules_row.cooldown_minutes):
+        if last is None or utcnow() - last >= timedelta(minutes=rules_row.cooldown_minutes):
             crisis = {"crisis_id": str(uuid.uuid4()), "user_id": user_id,
                       "rules": [rule for rule, _ in new_rules], "shift_id": facts["shift_id"],
-                      "detected_at": _now().isoformat()}
+                      "detected_at": utcnow().isoformat()}
             db.execute(update(FLAGS).where(FLAGS.c.flag_id.in_([flag_id for _, flag_id in new_rules]))
                        .values(crisis_id=crisis["crisis_id"]))
 

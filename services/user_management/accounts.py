@@ -9,18 +9,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventlet import tpool
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.kit import config, tokens
 from services.kit.errors import Conflict, NotFound, ServiceUnavailable, Unauthenticated
 from services.kit.ratelimit import Limit
-from services.kit.records import to_dict
+from services.kit.records import to_dict, utcnow
 from services.kit.redis import RedisError
 from services.user_management.models import (
     LoginSession,
@@ -80,9 +81,6 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH[0]
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 def _find_user_by_email(db: Session, email: str) -> User | None:
     return db.scalars(select(User).where(func.lower(User.email) == normalize_email(email))).first()
@@ -109,8 +107,13 @@ def register(db: Session, data: dict) -> str:
     if _find_user_by_email(db, data["email"]) is not None:
         raise Conflict("An account with this email already exists.", {"email": ["Already registered."]})
     user = User(email=normalize_email(data["email"]), password_hash=hash_password(data["password"]))
-    db.add(user)
-    db.flush()
+    try:
+        with db.begin_nested():  # another registration with this email may have just won
+            db.add(user)
+            db.flush()
+    except IntegrityError:
+        raise Conflict("An account with this email already exists.",
+                       {"email": ["Already registered."]}) from None
     db.add(UserProfile(user_id=user.user_id, **{k: data[k] for k in PROFILE_FIELDS if k in data}))
     db.flush()
     return user.user_id
@@ -142,14 +145,14 @@ def _token_pair(user_id: str, session: LoginSession, refresh_token: str) -> dict
         "access_token": access_token,
         "expires_in": expires_in,
         "refresh_token": refresh_token,
-        "refresh_expires_in": int((session.expires_at - _now()).total_seconds()),
+        "refresh_expires_in": int((session.expires_at - utcnow()).total_seconds()),
         "user_id": user_id,
     }
 
 
 def open_session(db: Session, user_id: str) -> dict:
     ttl = int(_auth_settings().get("REFRESH_TOKEN_TTL_SECONDS", 30 * 86400))
-    session = LoginSession(user_id=user_id, expires_at=_now() + timedelta(seconds=ttl))
+    session = LoginSession(user_id=user_id, expires_at=utcnow() + timedelta(seconds=ttl))
     db.add(session)
     db.flush()
     return _token_pair(user_id, session, _new_refresh_token(db, session))
@@ -158,13 +161,13 @@ def open_session(db: Session, user_id: str) -> dict:
 def log_in(db: Session, redis, email: str, password: str, client_ip: str) -> dict:
     per_account, per_ip = login_limits()
     account_key = digest(normalize_email(email))
-    per_ip.check(redis, client_ip)
-    per_account.check(redis, account_key)
-    per_ip.hit(redis, client_ip)
+    # Every attempt is counted before the password is looked at, so parallel
+    # guesses cannot all slip in under the limit; success clears the account's count.
+    per_ip.take(redis, client_ip)
+    per_account.take(redis, account_key)
 
     user = _find_user_by_email(db, email)
     if not password_matches(user.password_hash if user else _dummy_hash(), password) or user is None:
-        per_account.hit(redis, account_key)
         raise Unauthenticated(BAD_LOGIN)
     per_account.reset(redis, account_key)
     if HASHER.check_needs_rehash(user.password_hash):
@@ -187,15 +190,15 @@ def refresh(db: Session, redis, refresh_token: str) -> dict:
     if row is None:
         raise Unauthenticated("Refresh token is not valid.")
     token, session = row
-    if session.revoked_at is not None or session.expires_at <= _now():
+    if session.revoked_at is not None or session.expires_at <= utcnow():
         raise Unauthenticated("This session has ended; log in again.")
     if token.used_at is not None:
         log.warning("refresh token reuse on session %s; session revoked", session.session_id)
         revoke_sessions(db, redis, session.user_id, [session.session_id])
         db.commit()
         raise Unauthenticated("Refresh token was already used; log in again.")
-    token.used_at = _now()
-    session.last_refreshed_at = _now()
+    token.used_at = utcnow()
+    session.last_refreshed_at = utcnow()
     new_token = _new_refresh_token(db, session)
     db.flush()
     return _token_pair(session.user_id, session, new_token)
@@ -215,7 +218,7 @@ def revoke_sessions(db: Session, redis, user_id: str, session_ids: list[str] | N
     ids = list(db.scalars(query.with_for_update()))
     if not ids:
         return 0
-    db.execute(update(LoginSession).where(LoginSession.session_id.in_(ids)).values(revoked_at=_now()))
+    db.execute(update(LoginSession).where(LoginSession.session_id.in_(ids)).values(revoked_at=utcnow()))
     ttl = tokens.settings().ttl_seconds + 60
     try:
         pipe = redis.pipeline()

@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA = "user_management"
-CONSENT_STATES = ("invited", "confirmed", "revoked")
 
 
 class Base(DeclarativeBase):

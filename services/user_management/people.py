@@ -5,13 +5,13 @@ the medication list: each owned by one user, each with create/read/update/delete
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.kit.errors import Conflict, NotFound, ValidationFailed
-from services.kit.records import OwnedRecords, apply_changes, get_owned, to_dict
+from services.kit.records import OwnedRecords, apply_changes, get_owned, to_dict, utcnow
 from services.user_management.accounts import digest
 from services.user_management.models import (
     EmergencyContact,
@@ -38,9 +38,6 @@ MEDICATION_FIELDS = (
 MEDICATION_EDITABLE = ("name", "dose", "schedule", "active")
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 # --- emergency contacts -------------------------------------------------------
 
@@ -53,7 +50,7 @@ def _invite(contact: EmergencyContact) -> str:
     token = secrets.token_urlsafe(24)
     contact.consent_state = "invited"
     contact.consent_token_hash = digest(token)
-    contact.invited_at = _now()
+    contact.invited_at = utcnow()
     contact.confirmed_at = None
     contact.revoked_at = None
     return token
@@ -108,7 +105,7 @@ def update_contact(db: Session, user_id: str, contact_id: str, changes: dict) ->
     invite = None
     if changes.get("consent_state") == "revoked":
         contact.consent_state = "revoked"
-        contact.revoked_at = _now()
+        contact.revoked_at = utcnow()
         contact.consent_token_hash = None
     elif changed & {"email", "phone"}:
         invite = invitation(db, contact, _invite(contact))
@@ -125,19 +122,16 @@ def reinvite_contact(db: Session, user_id: str, contact_id: str) -> tuple[dict, 
     return contact_dict(contact), invite
 
 
-def _contact_by_token(db: Session, token: str) -> EmergencyContact:
-    contact = db.scalars(
-        select(EmergencyContact)
-        .where(EmergencyContact.consent_token_hash == digest(token))
-        .with_for_update()
-    ).first()
+def _contact_by_token(db: Session, token: str, for_update: bool = True) -> EmergencyContact:
+    query = select(EmergencyContact).where(EmergencyContact.consent_token_hash == digest(token))
+    contact = db.scalars(query.with_for_update() if for_update else query).first()
     if contact is None:
         raise NotFound("This invitation is not valid.")
     return contact
 
 
 def describe_invitation(db: Session, token: str) -> dict:
-    contact = _contact_by_token(db, token)
+    contact = _contact_by_token(db, token, for_update=False)
     profile = db.get(UserProfile, contact.user_id)
     return {
         "inviter_name": (profile.display_name if profile else None) or "A SanctumTools user",
@@ -152,13 +146,13 @@ def respond_to_invitation(db: Session, token: str, decision: str) -> dict:
     if decision == "confirm":
         if contact.consent_state != "invited":
             raise Conflict("This invitation can no longer be confirmed.")
-        if contact.invited_at < _now() - timedelta(days=INVITATION_DAYS):
+        if contact.invited_at < utcnow() - timedelta(days=INVITATION_DAYS):
             raise Conflict("This invitation has expired; ask for a new one.")
         contact.consent_state = "confirmed"
-        contact.confirmed_at = _now()
+        contact.confirmed_at = utcnow()
     else:
         contact.consent_state = "revoked"
-        contact.revoked_at = _now()
+        contact.revoked_at = utcnow()
         contact.consent_token_hash = None
     db.flush()
     return {"consent_state": contact.consent_state}

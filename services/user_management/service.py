@@ -19,8 +19,7 @@ class UserManagementService(DomainService):
     @rpc
     def register(self, data: dict, client_ip: str) -> dict:
         _, per_ip = accounts.login_limits()
-        per_ip.check(self.redis, client_ip)
-        per_ip.hit(self.redis, client_ip)
+        per_ip.take(self.redis, client_ip)
         user_id = accounts.register(self.db, data)
         self._profile_changed(user_id, data.get("timezone", "UTC"))
         return accounts.open_session(self.db, user_id)

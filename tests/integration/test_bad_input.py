@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from services.kit import config
-from tests.support.flows import wait_until
+from tests.support.flows import unique_phone, wait_until
 
 # (method, path template, a valid body, fields that are required, {field: wrong-typed value})
 BODY_ENDPOINTS = [
@@ -67,9 +67,12 @@ def analysed(shift_id) -> bool:
 
 
 @pytest.fixture
-def world(user, unique):
-    """Ids for the path templates: a contact, a provider, a medication of `user`."""
-    contact = user.post("/api/v1/contacts", json={"name": "C", "phone": "+447911123456"}).json()
+def world(user, unique, sinks):
+    """Ids for the path templates: a contact, a provider, a medication of `user`;
+    returned once their asynchronous effects (invitation, analysis) have landed."""
+    phone = unique_phone()
+    contact = user.post("/api/v1/contacts", json={"name": "C", "phone": phone}).json()
+    wait_until(lambda: sinks.sms(to=phone))
     provider = user.post("/api/v1/providers", json={"name": "P"}).json()
     medication = user.post("/api/v1/medications",
                            json={"name": "M", "dose": "1 mg", "schedule": "daily"}).json()

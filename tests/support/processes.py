@@ -94,10 +94,16 @@ class Sinks:
             process.kill()
             process.wait()
 
+    def refuse(self, address: str, permanently: bool = True) -> None:
+        """From now on the SMTP sink refuses mail to this address (550 or 451)."""
+        name = "refuse-permanently" if permanently else "refuse-temporarily"
+        with open(self.mail_dir / name, "a") as handle:
+            handle.write(address + "\n")
+
     def emails(self, to: str | None = None) -> list[dict]:
         """Received mail, each with its decoded ``subject`` and ``body``."""
         found = []
-        for path in sorted(self.mail_dir.glob("*.json")):
+        for path in sorted(self.mail_dir.glob("[0-9]*.json")):
             record = json.loads(path.read_text())
             if to is None or to in record["rcpt_tos"]:
                 message = email.message_from_string(record["data"], policy=email.policy.default)

@@ -5,6 +5,7 @@ import json
 import logging
 import time
 
+import eventlet
 import pytest
 import redis as redis_lib
 from nameko.exceptions import deserialize, serialize
@@ -69,20 +70,37 @@ def test_fixed_window_limit(redis):
     limit = Limit("test-limit", max_hits=3, window_seconds=60)
     now = 1_000_020.0
     for _ in range(3):
-        limit.check(redis, "who", now)
-        limit.hit(redis, "who", now)
+        limit.take(redis, "who", now)
     with pytest.raises(errors.RateLimited) as caught:
-        limit.check(redis, "who", now)
+        limit.take(redis, "who", now)
     assert caught.value.retry_after == 60 - int(now) % 60
-    limit.check(redis, "someone-else", now)
-    limit.check(redis, "who", now + 60)  # next window
+    limit.take(redis, "someone-else", now)
+    limit.take(redis, "who", now + 60)  # next window
+    limit.reset(redis, "who", now + 60)
+    for _ in range(3):
+        limit.take(redis, "who", now + 60)
+
+
+def test_parallel_attempts_cannot_slip_under_the_limit(redis):
+    limit = Limit("test-parallel", max_hits=5, window_seconds=60)
+    outcomes = []
+
+    def attempt():
+        try:
+            limit.take(redis, "target")
+            outcomes.append("allowed")
+        except errors.RateLimited:
+            outcomes.append("limited")
+
+    threads = [eventlet.spawn(attempt) for _ in range(20)]
+    for thread in threads:
+        thread.wait()
+    assert outcomes.count("allowed") == 5 and outcomes.count("limited") == 15
 
 
 def test_limits_allow_when_redis_is_unreachable():
     down = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    limit = Limit("test-down", max_hits=0, window_seconds=60)
-    limit.check(down, "who")  # no exception: availability over strictness
-    limit.hit(down, "who")
+    Limit("test-down", max_hits=0, window_seconds=60).take(down, "who")  # availability first
 
 
 def _json_logger():
@@ -152,3 +170,23 @@ def test_config_values_come_from_the_environment(monkeypatch, tmp_path):
 def test_a_missing_secret_file_is_a_clear_error(tmp_path):
     with pytest.raises(RuntimeError, match="make secrets"):
         config.read_secret(str(tmp_path / "nope.pem"))
+
+
+def test_a_database_error_raised_from_inside_another_is_withheld_too(migrated_database):
+    from sqlalchemy import create_engine, text
+
+    secret = "-".join(["chained", "hopeless"])
+    engine = create_engine(config.get("DATABASE_URL"))
+    logger, stream = _json_logger()
+    try:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT CAST(:v AS integer)"), {"v": secret})
+        except Exception as inner:
+            raise RuntimeError("handler failed") from inner
+    except RuntimeError:
+        logger.exception("worker failed")
+    engine.dispose()
+    output = stream.getvalue()
+    assert output and secret not in output
+    assert "DataError" in json.loads(output)["exc_info"]
