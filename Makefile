@@ -9,7 +9,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two install levels: what running the system needs, and what the whole test
+# suite needs on top (Pulumi, Ansible).
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_ALL := $(VENV)/.installed-all
 CONFIG := $(CURDIR)/config.yaml
 
 # Debian packages some targets need beside the three servers.
@@ -17,10 +20,8 @@ BENCH_PACKAGES := wrk
 
 export PATH := $(BIN):$(PATH)
 export SANCTUM_CONFIG := $(CONFIG)
-# psycopg must wait cooperatively under eventlet (see services/kit/db.py).
-export PSYCOPG_WAIT_FUNC := wait_select
 
-.PHONY: help deps system secrets migrate downgrade run test test-app test-infra test-ops bench shell lint clean
+.PHONY: help deps deps-all system secrets migrate downgrade run test test-app test-infra test-ops bench shell lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,16 +29,23 @@ help: ## list the targets
 $(BIN)/python:
 	@scripts/ensure-python.sh "$(PYTHON)" "$(VENV)"
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
 	@echo "[deps] installing Python dependencies into $(VENV)"
 	@$(BIN)/pip install -q --upgrade pip
-	@$(BIN)/pip install -q -e '.[dev,infra,ops]'
+	@$(BIN)/pip install -q -e '.[dev]'
 	@# eventlet warns on every import in every process; silence it by message, for the venv only.
 	@echo "import warnings; warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')" \
 		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sanctum_quiet_eventlet.pth"
 	@touch $@
 
-deps: $(STAMP) ## create the virtualenv and install pinned dependencies
+$(STAMP_ALL): pyproject.toml $(STAMP_RUN)
+	@echo "[deps] installing the infrastructure and operations tooling (Pulumi, Ansible)"
+	@$(BIN)/pip install -q -e '.[dev,infra,ops]'
+	@touch $@
+
+deps: $(STAMP_RUN) ## create the virtualenv and install pinned dependencies
+
+deps-all: $(STAMP_ALL)
 
 system: ## install/start PostgreSQL, Redis, RabbitMQ; create databases
 	@scripts/ensure-system.sh
@@ -58,8 +66,8 @@ run: migrate ## start every service and the gateway (Ctrl-C stops them)
 shell: deps secrets ## nameko shell with the project's config: n.rpc.<service>.<method>(...)
 	@PYTHONSTARTUP=$(CURDIR)/services/kit/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
 
-test: deps secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
-	@$(MAKE) --no-print-directory test-app test-infra test-ops
+test: deps-all secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
+	@$(MAKE) --no-print-directory lint test-app test-infra test-ops
 
 # The three suites run as separate pytest sessions: the app suite monkey-patches
 # with eventlet (tests/conftest.py), which Pulumi's asyncio/grpc runtime and the
@@ -77,7 +85,7 @@ bench: migrate ## throughput, latency and memory figures (prints, never fails on
 	@scripts/ensure-system.sh $(BENCH_PACKAGES)
 	@$(BIN)/python -m tests.bench
 
-lint: deps ## ruff over the Python code
+lint: deps-all ## ruff over the Python code
 	@$(BIN)/ruff check services gateway migrations tests --exclude tests/infra --exclude tests/ops
 
 clean: ## remove the virtualenv and generated files (keeps var/secrets)

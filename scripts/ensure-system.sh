@@ -46,11 +46,19 @@ wait_port() {
     die "$name did not come up on $host:$port"
 }
 
+# Nice to have, never a reason to stop: client tools the operations tests use.
+maybe_install() {
+    for tool_package in "$@"; do
+        local tool=${tool_package%%:*} package=${tool_package#*:}
+        if ! command -v "$tool" >/dev/null 2>&1 && is_root && has_apt; then apt_install "$package"; fi
+    done
+}
+
 ensure_postgres() {
     if ! command -v pg_ctlcluster >/dev/null 2>&1 && ! port_open "$PGHOST" "$PGPORT"; then
         apt_install postgresql postgresql-client
     fi
-    command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+    maybe_install pg_dump:postgresql-client
     if ! port_open "$PGHOST" "$PGPORT"; then
         local version
         version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
@@ -72,7 +80,20 @@ psql_admin() {
     fi
 }
 
+databases_ready() {
+    command -v psql >/dev/null 2>&1 || return 1
+    for db in "${DATABASES[@]}"; do
+        PGPASSWORD=$DB_PASSWORD psql -X -q -h "$PGHOST" -p "$PGPORT" -U "$DB_USER" -d "$db" \
+            -c 'SELECT 1' >/dev/null 2>&1 || return 1
+    done
+}
+
 ensure_databases() {
+    # Already there (the usual case after the first run): no superuser needed.
+    databases_ready && return 0
+    if ! is_root && ! psql -X -q -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1; then
+        die "cannot create the '$DB_USER' role and databases (${DATABASES[*]}) without a PostgreSQL superuser: run 'make' once as root, or create them yourself (CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '...'; CREATE DATABASE ... OWNER $DB_USER)"
+    fi
     psql_admin -d postgres <<SQL >/dev/null
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
@@ -92,12 +113,14 @@ ensure_redis() {
     if ! command -v redis-server >/dev/null 2>&1 && ! port_open 127.0.0.1 6379; then
         apt_install redis-server
     fi
-    command -v redis-check-rdb >/dev/null 2>&1 || apt_install redis-tools
+    maybe_install redis-check-rdb:redis-tools
     if ! port_open 127.0.0.1 6379; then
         say "starting Redis"
-        mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
-        redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
-            --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log \
+        local dir=/var/lib/redis logdir=/var/log/redis
+        if ! is_root; then dir=$PWD/var/redis; logdir=$PWD/var/log; fi
+        mkdir -p "$dir" "$logdir"
+        redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" \
+            --appendonly no --dir "$dir" --logfile "$logdir/redis.log" \
             || die "could not start Redis; start it and re-run"
         wait_port 127.0.0.1 6379 Redis 30
     fi
@@ -121,6 +144,9 @@ ensure_rabbitmq() {
             rabbitmqctl -q add_vhost "$TEST_VHOST" >/dev/null
         fi
         rabbitmqctl -q set_permissions -p "$TEST_VHOST" guest '.*' '.*' '.*' >/dev/null
+    elif ! is_root; then
+        say "note: 'make test' uses the RabbitMQ vhost '$TEST_VHOST'; if it does not exist, create it as root:"
+        say "  rabbitmqctl add_vhost $TEST_VHOST && rabbitmqctl set_permissions -p $TEST_VHOST guest '.*' '.*' '.*'"
     fi
 }
 

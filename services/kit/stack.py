@@ -19,11 +19,10 @@ from pathlib import Path
 from services import registry
 from services.kit import config
 
-# Every service process: cooperative psycopg waits; few real threads (only
-# password hashing uses eventlet's thread pool) and few malloc arenas, which
-# keeps resident memory down (about 4x less for user_management).
+# Every service process: few real threads (only password hashing uses
+# eventlet's thread pool) and few malloc arenas, which keeps resident memory
+# down (about 3x less for user_management).
 PROCESS_DEFAULTS = {
-    "PSYCOPG_WAIT_FUNC": "wait_select",
     "EVENTLET_THREADPOOL_SIZE": "2",
     "MALLOC_ARENA_MAX": "2",
 }

@@ -1,9 +1,8 @@
 """Bad input: clear 4xx JSON naming the field, never a 500, and nothing written."""
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from services.kit import config
+from tests.support import db
 from tests.support.flows import unique_phone, wait_until
 
 # (method, path template, a valid body, fields that are required, {field: wrong-typed value})
@@ -47,23 +46,10 @@ SCHEMAS = ("user_management", "mood_tracking", "pattern_analysis", "notification
 
 def row_counts() -> dict:
     """Rows per table in every service schema (outbox rows would mean an event was written)."""
-    engine = create_engine(config.get("DATABASE_URL"))
-    with engine.connect() as conn:
-        tables = conn.execute(text(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-            "WHERE table_schema = ANY(:schemas)"), {"schemas": list(SCHEMAS)}).scalars().all()
-        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
-    engine.dispose()
-    return counts
-
-
-def analysed(shift_id) -> bool:
-    engine = create_engine(config.get("DATABASE_URL"))
-    with engine.connect() as conn:
-        found = conn.execute(text("SELECT count(*) FROM pattern_analysis.pattern_analyses "
-                                  "WHERE shift_id = :s"), {"s": shift_id}).scalar()
-    engine.dispose()
-    return found == 1
+    tables = [t for (t,) in db.rows(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema = ANY(:schemas)", schemas=list(SCHEMAS))]
+    return {t: db.scalar(f"SELECT count(*) FROM {t}") for t in tables}
 
 
 @pytest.fixture
@@ -78,7 +64,7 @@ def world(user, unique, sinks):
                            json={"name": "M", "dose": "1 mg", "schedule": "daily"}).json()
     shift = user.post("/api/v1/mood/shift",
                       json={"previous": {"level": 0}, "current": {"level": 1}, "intensity": 3}).json()
-    wait_until(lambda: analysed(shift["shift_id"]))  # its event's effects land before we count
+    wait_until(lambda: db.analyses_of(user.user_id))  # its event's effects land before we count
     return {"contact_id": contact["contact_id"], "provider_id": provider["provider_id"],
             "shift_id": shift["shift_id"],
             "medication_id": medication["medication_id"], "token": "t" * 32,

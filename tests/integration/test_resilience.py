@@ -4,9 +4,7 @@ import threading
 import time
 import uuid
 
-from sqlalchemy import create_engine, text
-
-from services.kit import config
+from tests.support import db
 from tests.support.flows import (
     confirmed_contact,
     crisis_emails,
@@ -19,13 +17,9 @@ from tests.support.flows import (
 
 
 def stored_shift_ids(ids) -> set:
-    engine = create_engine(config.get("DATABASE_URL"))
-    with engine.connect() as conn:
-        found = set(conn.execute(text("SELECT shift_id::text FROM mood_tracking.mood_shifts "
-                                      "WHERE shift_id = ANY(CAST(:ids AS uuid[]))"),
-                                 {"ids": list(ids)}).scalars())
-    engine.dispose()
-    return found
+    return {shift_id for (shift_id,) in db.rows(
+        "SELECT shift_id::text FROM mood_tracking.mood_shifts WHERE shift_id = ANY(CAST(:ids AS uuid[]))",
+        ids=list(ids))}
 
 
 def restart(stack, name):
