@@ -18,6 +18,7 @@ from pathlib import Path
 
 from services import registry
 from services.kit import config
+from services.kit.sinks import LocalSinks
 
 # Every service process: few real threads (only password hashing uses
 # eventlet's thread pool) and few malloc arenas, which keeps resident memory
@@ -130,25 +131,6 @@ class Stack:
 DEV_SMTP_PORT, DEV_SNS_PORT = 1025, 5055
 
 
-def start_dev_sinks(log_dir: Path) -> tuple[list[subprocess.Popen], dict]:
-    """Local stand-ins for SMTP and SNS, so alerts and invitations can be seen
-    without any account: mail lands in var/mail/, SMS are listed by the sink."""
-    scripts = config.PROJECT_ROOT / "scripts"
-    mail_dir = config.PROJECT_ROOT / "var" / "mail"
-    processes = [
-        subprocess.Popen([sys.executable, str(scripts / "mail_sink.py"), "--port", str(DEV_SMTP_PORT),
-                          "--dir", str(mail_dir)], stdout=subprocess.DEVNULL,
-                         stderr=open(log_dir / "mail_sink.log", "ab"), start_new_session=True),
-        subprocess.Popen([sys.executable, str(scripts / "sms_sink.py"), "--port", str(DEV_SNS_PORT)],
-                         stdout=subprocess.DEVNULL, stderr=open(log_dir / "sms_sink.log", "ab"),
-                         start_new_session=True),
-    ]
-    env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(DEV_SMTP_PORT),
-           "SNS_ENDPOINT_URL": f"http://127.0.0.1:{DEV_SNS_PORT}",
-           "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-    return processes, env
-
-
 def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # same clean shutdown as Ctrl-C
 
@@ -159,8 +141,11 @@ def main() -> int:
     logging.getLogger("amqp").setLevel(logging.ERROR)  # health probes' channel chatter
     log_dir = config.PROJECT_ROOT / "var" / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    sinks, sink_env = ([], {}) if os.environ.get("SMTP_HOST") else start_dev_sinks(log_dir)
-    stack = Stack(env=sink_env, log_dir=log_dir)
+    sinks = None
+    if not os.environ.get("SMTP_HOST"):  # no real provider configured: local stand-ins
+        sinks = LocalSinks(DEV_SMTP_PORT, DEV_SNS_PORT, DEV_SNS_PORT + 1)
+        sinks.start(config.PROJECT_ROOT / "var" / "mail", log_dir)
+    stack = Stack(env=sinks.env() if sinks else {}, log_dir=log_dir)
     print(f"[run] starting {len(registry.all_processes())} processes; logs in {stack.log_dir}/")
     stack.start()
     try:
@@ -184,8 +169,8 @@ def main() -> int:
         return 1
     finally:
         stack.stop()
-        for sink in sinks:
-            sink.kill()
+        if sinks:
+            sinks.stop()
 
 
 if __name__ == "__main__":

@@ -8,29 +8,16 @@ import email.policy
 import json
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
-from services.kit.config import PROJECT_ROOT
+from services.kit.sinks import LocalSinks, wait_for_port
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port}")
 
 
 class RedisServer:
@@ -57,42 +44,11 @@ class RedisServer:
             self.process.wait()
 
 
-class Sinks:
-    """scripts/mail_sink.py and scripts/sms_sink.py, with ways to read them."""
-
-    def __init__(self, smtp_port: int, sns_port: int, sns_inspect_port: int):
-        self.smtp_port = smtp_port
-        self.sns_port = sns_port
-        self.sns_inspect_port = sns_inspect_port
-        self.processes: list[subprocess.Popen] = []
-        self.mail_dir: Path | None = None
-
-    def env(self) -> dict:
-        return {
-            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port),
-            "SNS_ENDPOINT_URL": f"http://127.0.0.1:{self.sns_port}",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-2", "AWS_REGION": "eu-west-2",
-        }
+class Sinks(LocalSinks):
+    """The local mail and SMS sinks, with ways to read them and to break a mailbox."""
 
     def start(self, directory: Path) -> None:
-        self.mail_dir = directory / "mail"
-        scripts = PROJECT_ROOT / "scripts"
-        self.processes = [
-            subprocess.Popen([sys.executable, str(scripts / "mail_sink.py"), "--port",
-                              str(self.smtp_port), "--dir", str(self.mail_dir)],
-                             stdout=subprocess.DEVNULL),
-            subprocess.Popen([sys.executable, str(scripts / "sms_sink.py"), "--port",
-                              str(self.sns_port), "--inspect-port", str(self.sns_inspect_port)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        ]
-        for port in (self.smtp_port, self.sns_port, self.sns_inspect_port):
-            wait_for_port(port)
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.kill()
-            process.wait()
+        super().start(directory / "mail")
 
     def refuse(self, address: str, permanently: bool = True) -> None:
         """From now on the SMTP sink refuses mail to this address (550 or 451)."""
