@@ -35,6 +35,8 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY config.yaml ./
 COPY migrations ./migrations
+# compose's `migrate` runs the migrations under an advisory lock (hosts boot together).
+COPY deploy/migrate_lock.py ./deploy/migrate_lock.py
 RUN install -d -o sanctum -g sanctum -m 0750 /app/exports /app/var
 USER 10001:10001
 EXPOSE 8000

@@ -26,6 +26,11 @@ ensure_pyright() {
   npm install --prefix .tools --no-audit --no-fund --silent "pyright@$PYRIGHT_VERSION"
 }
 
+# Docker Compose v2 (no engine): the first-boot script and Ansible are run side by side
+# on a sandbox, and compose says which services each phase's environment starts.
+SANCTUM_COMPOSE_BIN=$(tests/ops/ensure-compose.sh)
+export SANCTUM_COMPOSE_BIN
+
 # A separate pytest session: the app suite's root conftest monkey-patches eventlet,
 # which Pulumi's asyncio/grpc runtime must not see (nameko's plugin stays off too).
 "$BIN/pytest" -q --confcutdir=tests/infra -p no:pytest_nameko tests/infra

@@ -9,6 +9,9 @@ export PATH="$PWD/.venv/bin:$PATH"
 # nginx: `nginx -t` on the rendered config and the TLS proxy in front of moto;
 # pgbackrest: WAL archiving; systemd: systemd-analyze for the backup timers.
 scripts/ensure-system.sh nginx pgbackrest openssl systemd
+# Docker Compose v2 (no engine): `config` on compose.yaml with each phase's environment.
+SANCTUM_COMPOSE_BIN=$(tests/ops/ensure-compose.sh)
+export SANCTUM_COMPOSE_BIN
 
 status=0
 pytest -q --confcutdir=tests/ops -p no:nameko tests/ops || status=$?

@@ -184,6 +184,7 @@ class Compute(Tier):
             containers=() if all_containers else role.containers,
             deploy_uri=v["deploy"],
             registry=v["registry"],
+            domain=s.domain,
             app_log_group=v["app_log"],
             system_log_group=v["system_log"],
             metric_dimension=dimension,

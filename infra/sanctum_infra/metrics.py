@@ -13,6 +13,16 @@ QUEUE_DEPTH_METRIC = "BrokerQueueDepth"
 # where Environment is Ansible's `sanctum_environment` (phaseN).
 BACKUP_NAMESPACE = "Sanctum/Backup"
 BACKUP_SUCCESS_METRIC = "Success"
+# Host log files the agent ships to the `system` log group: the first boot, and the
+# backup jobs' logs (ansible/roles/backup_schedule: /var/log/sanctum/backup-<job>.log).
+BACKUP_JOBS = ("postgres", "redis", "prune", "verify", "wal-status", "pgbackrest-full",
+               "pgbackrest-diff")
+HOST_LOG_FILES = (
+    "/var/log/sanctum-bootstrap.log",
+    "/var/log/cloud-init-output.log",
+    *(f"/var/log/sanctum/backup-{job}.log" for job in BACKUP_JOBS),
+    "/var/log/auth.log",
+)
 
 
 def agent_config(dimension: str, disk_paths: tuple[str, ...], log_group: str) -> dict[str, Any]:
@@ -44,7 +54,7 @@ def agent_config(dimension: str, disk_paths: tuple[str, ...], log_group: str) ->
                     "collect_list": [
                         {"file_path": path, "log_group_name": log_group,
                          "log_stream_name": "{instance_id}/" + path.rsplit("/", 1)[-1]}
-                        for path in ("/var/log/sanctum-bootstrap.log", "/var/log/cloud-init-output.log")
+                        for path in HOST_LOG_FILES
                     ]
                 }
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 
 import pytest
 from infra_harness import Resource, Run, stack_config
@@ -401,13 +402,14 @@ def test_phase3_service_clusters_scale_by_target_tracking(runs: dict[int, Run]) 
 
 
 def test_phase3_every_service_runs_in_exactly_one_cluster(runs: dict[int, Run]) -> None:
-    from sanctum_infra import topology
+    from sanctum_infra import topology, userdata
 
     started: dict[str, list[str]] = {}
     for template in runs[3].of_type("aws:ec2/launchTemplate:LaunchTemplate"):
         script = base64.b64decode(template.inputs["userData"]).decode()
-        line = next(l for l in script.splitlines() if l.startswith("docker compose") and " up " in l)
-        for name in line.split("--remove-orphans", 1)[1].split():
+        # The host starts the services of its containers file that compose enables.
+        line = next(row for row in script.splitlines() if row.endswith(f">{userdata.CONTAINERS_FILE}"))
+        for name in shlex.split(line)[1].split():
             started.setdefault(name, []).append(template.name)
     assert {name: len(where) for name, where in started.items() if name in topology.SERVICES} == {
         name: 1 for name in topology.SERVICES}

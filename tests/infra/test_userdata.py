@@ -107,7 +107,7 @@ def test_phase1_queue_depth_metric_matches_its_alarm(runs: dict[int, Run]) -> No
 def test_unsafe_values_are_refused() -> None:
     config = userdata.HostConfig(
         region="us-east-1", cluster="app", containers=("gateway",), deploy_uri="s3://b/deploy/",
-        registry="$(reboot)", app_log_group="/a", system_log_group="/s",
+        registry="$(reboot)", domain="api.example.com", app_log_group="/a", system_log_group="/s",
         metric_dimension="InstanceId",
         secret_ids={n: "arn:x" for n in ("database", "broker", "redis", "jwt", "service-auth")},
         endpoints=userdata.Endpoints("postgres", "redis", "rabbitmq", managed=False),
@@ -123,3 +123,17 @@ def test_compose_file_declares_every_container_the_hosts_start() -> None:
     services = set(yaml.safe_load(compose.read_text())["services"])
     expected = set(topology.EDGE + topology.SERVICES + topology.DATA)
     assert expected <= services, sorted(expected - services)
+
+
+def test_every_phase_sets_the_profiles_and_what_compose_interpolates(runs: dict[int, Run]) -> None:
+    """COMPOSE_PROFILES=data only where PostgreSQL, Redis and RabbitMQ run in containers;
+    the data services' variables in every phase (compose interpolates services whose
+    profile is off too, and refuses every command without them)."""
+    for phase in (1, 2, 3):
+        for script in scripts(runs[phase]).values():
+            env = env_file(script)
+            assert env["COMPOSE_PROFILES"] == ("data" if phase == 1 else "")
+            for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_DEFAULT_PASS"):
+                assert env[name].startswith("${"), (phase, name)
+            assert "chmod 0640 /etc/sanctum/secrets/*" in script
+            assert f"chgrp {userdata.CONTAINER_UID} /etc/sanctum/secrets" in script

@@ -36,6 +36,13 @@ SERVICES = [
     "specialized_trackers",
 ]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+COMPOSE_IMAGE_PREFIX = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sanctum:"
+
+
+def compose_bin() -> str:
+    path = os.environ.get("SANCTUM_COMPOSE_BIN") or str(ROOT / ".tools/bin/docker-compose")
+    assert Path(path).exists(), f"{path}: run tests/ops/ensure-compose.sh (scripts/test-ops.sh does)"
+    return path
 
 
 def load_infra_module(name: str):
@@ -103,8 +110,8 @@ def render_nginx(tmp_path: Path, **overrides) -> Path:
         # Outside Docker there is no embedded DNS nor a `gateway` host.
         nginx_resolver="127.0.0.1",
         nginx_gateway_upstream="127.0.0.1:8000",
-        **overrides,
     )
+    values.update(overrides)
     (tmp_path / "nginx.conf").write_text(render_role_template("nginx", "nginx.conf.j2", **values))
     site = render_role_template("nginx", "sanctum.conf.j2", **values)
     (tmp_path / "conf.d" / "sanctum.conf").write_text(site)
@@ -216,14 +223,53 @@ def test_compose_dependencies_and_volumes_are_consistent():
     assert redis_command[redis_command.index("--dir") + 1] == "/var/lib/redis"
 
 
-def test_compose_fits_the_phase1_host():
-    def megabytes(value: str) -> int:
-        number, unit = re.fullmatch(r"(\d+)([mg])", value).groups()
-        return int(number) * (1024 if unit == "g" else 1)
+def compose_config(tmp_path: Path, **env: str) -> dict:
+    """compose's own reading of compose.yaml (Docker Compose v2, no engine needed) with
+    an environment file like a host's."""
+    values = {
+        "SANCTUM_IMAGE": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sanctum",
+        "SANCTUM_IMAGE_TAG": "test",
+        "DATABASE_URL": "postgresql+psycopg://sanctum:pw@postgres:5432/sanctum",
+        "REDIS_URL": "redis://:pw@redis:6379/0",
+        "AMQP_URI": "pyamqp://sanctum:pw@rabbitmq:5672/",
+        "AWS_REGION": "eu-west-1",
+        "POSTGRES_PASSWORD": "pw",
+        "REDIS_PASSWORD": "pw",
+        "RABBITMQ_DEFAULT_PASS": "pw",
+        "BACKUP_BUCKET": "backups",
+        **env,
+    }
+    env_file = tmp_path / "sanctum.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    result = subprocess.run(
+        [compose_bin(), "--project-directory", str(ROOT), "--env-file", str(env_file),
+         "config", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
-    running = [s for n, s in COMPOSE["services"].items() if n not in ("migrate", "backup")]
-    total = sum(megabytes(s["mem_limit"]) for s in running)
+
+def test_compose_fits_the_phase1_host(tmp_path):
+    """What a bare `docker compose up -d` starts on the phase 1 host (COMPOSE_PROFILES=data:
+    the data services, never the `planned` ones) fits a t3.medium, and every process of
+    the application image gets 256 MiB (93-134 MiB measured resident)."""
+    services = compose_config(tmp_path, COMPOSE_PROFILES="data")["services"]
+    assert {"postgres", "redis", "rabbitmq"} <= set(services)
+    assert not {n for n in SERVICES if n not in dict(registry.SERVICES)} & set(services)
+    running = [s for n, s in services.items() if n != "migrate"]
+    total = sum(int(s["mem_limit"]) for s in running) // 2**20
     assert total <= 4096 - 512, f"{total} MiB of limits leave too little for the OS on 4 GiB"
+    app = [n for n, s in services.items() if s["image"].startswith(COMPOSE_IMAGE_PREFIX)]
+    assert "gateway" in app and "migrate" in app
+    for name in app:
+        assert int(services[name]["mem_limit"]) >= 256 * 2**20, name
+
+
+def test_compose_starts_no_data_service_with_managed_data_stores(tmp_path):
+    services = compose_config(tmp_path, COMPOSE_PROFILES="")["services"]
+    assert not {"postgres", "redis", "rabbitmq", "backup"} & set(services)
+    assert not {n for n in SERVICES if n not in dict(registry.SERVICES)} & set(services)
 
 
 def test_compose_matches_the_infrastructure_contract():
@@ -263,6 +309,31 @@ def test_dockerfile_is_multi_stage_and_runs_as_non_root():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for pattern in (".git", ".venv", "var", ".env", "**/*.pem", "tests"):
         assert pattern in ignored
+
+
+def test_image_sets_the_thread_pool_and_malloc_arenas_for_every_container():
+    """One image for the gateway and the services: its ENV reaches every container of
+    both deployment paths, and compose does not override it."""
+    runtime = (ROOT / "Dockerfile").read_text().split(" AS runtime")[1].split(" AS backup")[0]
+    env = dict(re.findall(r"\b([A-Z_]+)=(\S+)", runtime.split("RUN ", 1)[0]))
+    assert env["EVENTLET_THREADPOOL_SIZE"] == "2" and env["MALLOC_ARENA_MAX"] == "2"
+    compose_text = (ROOT / "compose.yaml").read_text()
+    assert "EVENTLET_THREADPOOL_SIZE" not in compose_text.split("services:", 1)[1]
+    assert "MALLOC_ARENA_MAX" not in compose_text.split("services:", 1)[1]
+
+
+def test_migrations_run_under_the_advisory_lock_inside_the_image():
+    command = COMPOSE["services"]["migrate"]["command"]
+    assert command[:2] == ["sh", "-c"]
+    assert command[2].startswith(
+        "python deploy/migrate_lock.py alembic -c migrations/alembic.ini upgrade head && "
+    )
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runtime = dockerfile.split(" AS runtime")[1].split(" AS backup")[0]
+    assert "COPY deploy/migrate_lock.py ./deploy/migrate_lock.py" in runtime
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    # deploy/ stays out of the build context, except the wrapper.
+    assert ignored.index("!deploy/migrate_lock.py") > ignored.index("deploy")
 
 
 # --- backup schedule -------------------------------------------------------------------
@@ -322,29 +393,77 @@ def test_schedule_matches_the_seed():
 # --- CloudWatch agent ------------------------------------------------------------------
 
 
+def hostfiles_filters():
+    path = ANSIBLE / "plugins/filter/sanctum_hostfiles.py"
+    spec = importlib.util.spec_from_file_location("sanctum_hostfiles_filters", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FilterModule().filters()
+
+
 def test_cloudwatch_agent_config_matches_the_alarms_and_ships_backup_logs():
-    rendered = json.loads(
-        render_role_template(
-            "cloudwatch_agent",
-            "config.json.j2",
-            sanctum_region="eu-west-1",
-            sanctum_phase=1,
-            sanctum_data_on_host=True,
-            sanctum_log_groups={"system": "/sanctum/phase1/system"},
-        )
+    """Ansible renders the agent's configuration with infra's own function (the first
+    boot writes the same text), and it ships every backup job's log."""
+    tasks = yaml.safe_load((ANSIBLE / "roles/cloudwatch_agent/tasks/config.yml").read_text())
+    assert "sanctum_cloudwatch_agent_json" in tasks[0]["ansible.builtin.copy"]["content"]
+    disks = ["/", "/var/lib/sanctum/postgres", "/var/lib/sanctum/redis", "/var/lib/sanctum/exports"]
+    text = hostfiles_filters()["sanctum_cloudwatch_agent_json"](
+        "InstanceId", disks, "/sanctum/phase1/system"
     )
     metrics = load_infra_module("metrics")
-    expected = metrics.agent_config(
-        "InstanceId",
-        ("/", "/var/lib/sanctum/postgres", "/var/lib/sanctum/redis", "/var/lib/sanctum/exports"),
-        "/sanctum/phase1/system",
-    )
-    assert rendered["metrics"] == expected["metrics"]
-    files = {f["file_path"] for f in rendered["logs"]["logs_collected"]["files"]["collect_list"]}
-    assert "/var/log/sanctum/backup-postgres.log" in files
-    assert files >= {
-        f["file_path"] for f in expected["logs"]["logs_collected"]["files"]["collect_list"]
+    expected = metrics.agent_config("InstanceId", tuple(disks), "/sanctum/phase1/system")
+    assert json.loads(text) == expected
+    files = {f["file_path"] for f in expected["logs"]["logs_collected"]["files"]["collect_list"]}
+    for job in jobs():
+        assert f"/var/log/sanctum/backup-{job['name']}.log" in files, job["name"]
+    assert {"/var/log/sanctum-bootstrap.log", "/var/log/auth.log"} <= files
+
+
+def test_host_files_have_one_source():
+    """daemon.json and the agent configuration are rendered by infra (hostfiles.py): no
+    second copy of them lives in the Ansible roles."""
+    for role in ("docker", "cloudwatch_agent"):
+        assert not (ANSIBLE / "roles" / role / "templates").exists(), role
+    filters = hostfiles_filters()
+    daemon = json.loads(filters["sanctum_docker_daemon_json"]("eu-west-1", "/sanctum/phase1/app", "i-1"))
+    assert daemon["log-opts"] == {
+        "awslogs-region": "eu-west-1",
+        "awslogs-group": "/sanctum/phase1/app",
+        "tag": "i-1/{{.Name}}",
     }
+    client = json.loads(filters["sanctum_docker_client_config"]("1.dkr.ecr.eu-west-1.amazonaws.com"))
+    assert client == {"credHelpers": {"1.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}}
+
+
+# --- playbooks -------------------------------------------------------------------------
+
+
+def included(tasks: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (t["ansible.builtin.include_role"]["name"], t["ansible.builtin.include_role"].get("tasks_from", "main"))
+        for t in tasks
+        if "ansible.builtin.include_role" in t
+    ]
+
+
+def test_site_configures_pgbackrest_before_the_stack_and_publishes_last():
+    (play,) = yaml.safe_load((ANSIBLE / "site.yml").read_text())
+    assert included(play["tasks"]) == [
+        ("backup_schedule", "pgbackrest"),
+        ("stack", "main"),
+        ("backup_schedule", "main"),
+        ("stack", "publish"),
+    ]
+
+
+def test_deploy_publishes_the_release_after_every_host_runs_it():
+    rollout, publish = yaml.safe_load((ANSIBLE / "deploy.yml").read_text())
+    assert rollout["serial"] == 1 and rollout["max_fail_percentage"] == 0
+    assert ("stack", "services") in included(rollout["tasks"])
+    assert included(publish["tasks"]) == [("stack", "publish")]
+    restore = yaml.safe_load((ANSIBLE / "restore.yml").read_text())
+    assert included(restore[0]["tasks"])[0] == ("backup_schedule", "pgbackrest")
+    assert ("stack", "publish") in included(restore[1]["tasks"])
 
 
 # --- inventory from Pulumi outputs -----------------------------------------------------
