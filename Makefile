@@ -86,7 +86,7 @@ bench: migrate ## throughput, latency and memory figures (prints, never fails on
 	@$(BIN)/python -m tests.bench
 
 lint: deps-all ## ruff over the Python code
-	@$(BIN)/ruff check services gateway migrations tests --exclude tests/infra --exclude tests/ops
+	@$(BIN)/ruff check services gateway migrations backup infra deploy tests
 
 clean: ## remove the virtualenv and generated files (keeps var/secrets)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -63,9 +63,9 @@ class Network(Tier):
         self.private_subnets = [self._subnet(p, public=False) for p in self.plan]
         self._public_routes()
         nats = [self._nat(p, subnet) for p, subnet in
-                zip(self.plan[: settings.network.nat_gateways], self.public_subnets)]
+                zip(self.plan[: settings.network.nat_gateways], self.public_subnets, strict=False)]
         route_tables = [self._private_routes(p, subnet, nats) for p, subnet in
-                        zip(self.plan, self.private_subnets)]
+                        zip(self.plan, self.private_subnets, strict=True)]
         self._s3_endpoint(route_tables + [self.public_route_table])
         self._flow_logs(logs_key_arn)
         self._security_groups()
@@ -113,7 +113,7 @@ class Network(Tier):
             gateway_id=gateway.id,
             opts=self.child(),
         )
-        for plan, subnet in zip(self.plan, self.public_subnets):
+        for plan, subnet in zip(self.plan, self.public_subnets, strict=True):
             aws.ec2.RouteTableAssociation(
                 f"public-{plan.suffix}-routes",
                 subnet_id=subnet.id,

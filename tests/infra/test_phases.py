@@ -110,7 +110,7 @@ def test_waf_guards_the_public_entry(phase_run: Run) -> None:
 
 
 def test_entry_serves_tls_and_redirects_http(phase_run: Run) -> None:
-    listeners = {l.inputs["port"]: l for l in phase_run.of_type("aws:lb/listener:Listener")}
+    listeners = {lsn.inputs["port"]: lsn for lsn in phase_run.of_type("aws:lb/listener:Listener")}
     assert set(listeners) == {443, 80}
     https, http = listeners[443], listeners[80]
     validation = phase_run.one("aws:acm/certificateValidation:CertificateValidation",
