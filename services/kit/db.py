@@ -20,7 +20,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Column, MetaData, Table, create_engine, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from services.kit import config
 
@@ -155,6 +155,22 @@ class Database(DependencyProvider):
 
     def stop(self):
         self.engine.dispose()
+
+
+def declarative_base(schema: str, references_users: bool = True):
+    """The ORM base for a service's tables, all in its own schema.
+
+    Server-set columns (timestamps) come back with RETURNING instead of a later
+    SELECT; and ``user_management.users`` is declared so foreign keys to the
+    account resolve (every schema's rows go when the account goes)."""
+
+    class Base(DeclarativeBase):
+        metadata = MetaData(schema=schema)
+        __mapper_args__ = {"eager_defaults": True}
+
+    if references_users:
+        reference_users(Base.metadata)
+    return Base
 
 
 def reference_users(metadata: MetaData) -> Table:

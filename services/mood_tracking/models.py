@@ -13,7 +13,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    MetaData,
     Numeric,
     SmallInteger,
     Text,
@@ -21,20 +20,15 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit.db import reference_users
+from services.kit.db import declarative_base
 
 SCHEMA = "mood_tracking"
 USERS_FK = "user_management.users.user_id"
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(schema=SCHEMA)
-    __mapper_args__ = {"eager_defaults": True}
-
-
-reference_users(Base.metadata)
+Base = declarative_base(SCHEMA)
 
 
 def _user() -> Mapped[str]:

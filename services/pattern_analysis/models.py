@@ -13,27 +13,21 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     SmallInteger,
     Text,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit.db import reference_users
+from services.kit.db import declarative_base
 
 SCHEMA = "pattern_analysis"
 USERS_FK = "user_management.users.user_id"
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(schema=SCHEMA)
-    __mapper_args__ = {"eager_defaults": True}
-
-
-reference_users(Base.metadata)
+Base = declarative_base(SCHEMA)
 
 
 def _id() -> Mapped[str]:

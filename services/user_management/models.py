@@ -12,20 +12,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit.db import declarative_base
 
 SCHEMA = "user_management"
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(schema=SCHEMA)
-    # Fetch server-set columns (timestamps) with RETURNING instead of a later SELECT.
-    __mapper_args__ = {"eager_defaults": True}
+Base = declarative_base(SCHEMA, references_users=False)
 
 
 def _id() -> Mapped[str]:

@@ -24,6 +24,7 @@ from ops_support import (
     ROOT,
     database_url,
     free_port,
+    self_signed_certificate,
     venv_tool,
     wait_port,
 )
@@ -189,28 +190,8 @@ def tls_s3_endpoint(moto_endpoint, shared_tmp):
     Werkzeug server's own TLS closes connections in a way pgBackRest rejects."""
     tls = shared_tmp / "tls"
     tls.mkdir()
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-keyout",
-            str(tls / "key.pem"),
-            "-out",
-            str(tls / "cert.pem"),
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    self_signed_certificate(tls / "key.pem", tls / "cert.pem", "localhost", days=2,
+                            alt_names="DNS:localhost,IP:127.0.0.1")
     (tls / "cert.pem").chmod(0o644)
     port = free_port()
     upstream = moto_endpoint.removeprefix("http://")

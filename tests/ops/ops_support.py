@@ -41,6 +41,16 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def self_signed_certificate(key: Path, cert: Path, common_name: str, days: int = 1,
+                            alt_names: str | None = None) -> None:
+    """A throwaway TLS key and certificate (openssl), for servers the tests start."""
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days),
+               "-subj", f"/CN={common_name}", "-keyout", str(key), "-out", str(cert)]
+    if alt_names:
+        command += ["-addext", f"subjectAltName={alt_names}"]
+    subprocess.run(command, check=True, capture_output=True)
+
+
 def venv_tool(name: str) -> str:
     beside = Path(sys.executable).parent / name
     return str(beside) if beside.exists() else (shutil.which(name) or name)

@@ -16,25 +16,11 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-from ops_support import ANSIBLE, ROOT, render_role_template, venv_tool
+from ops_support import ANSIBLE, ROOT, render_role_template, self_signed_certificate, venv_tool
 
 from services import registry
 
 PHASE1_OUTPUTS = json.loads((ANSIBLE / "inventory/examples/phase1.outputs.json").read_text())
-SERVICES = [
-    "user_management",
-    "ai_context",
-    "mood_tracking",
-    "episode_tracking",
-    "dbt_diary",
-    "therapeutic_content",
-    "pattern_analysis",
-    "export_reports",
-    "notifications",
-    "sessions",
-    "medications",
-    "specialized_trackers",
-]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 COMPOSE_IMAGE_PREFIX = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sanctum:"
 
@@ -57,6 +43,10 @@ def load_infra_module(name: str):
     return module
 
 
+# The architecture's twelve services, as infra deploys them.
+SERVICES = load_infra_module("topology").SERVICES
+
+
 def infra_constant(module: str, name: str):
     """A literal constant of infra/sanctum_infra/<module>.py, read without importing it."""
     path = ROOT / "infra" / "sanctum_infra" / f"{module}.py"
@@ -76,26 +66,7 @@ def infra_constant(module: str, name: str):
 def render_nginx(tmp_path: Path, **overrides) -> Path:
     (tmp_path / "conf.d").mkdir(exist_ok=True)
     (tmp_path / "temp").mkdir(exist_ok=True)
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=api.sanctumtools.com",
-            "-keyout",
-            str(tmp_path / "server.key"),
-            "-out",
-            str(tmp_path / "server.crt"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    self_signed_certificate(tmp_path / "server.key", tmp_path / "server.crt", "api.sanctumtools.com")
     values = dict(
         sanctum_root="/opt/sanctum",
         sanctum_domain="api.sanctumtools.com",
