@@ -81,7 +81,7 @@ test-infra:
 test-ops:
 	@scripts/test-ops.sh
 
-bench: migrate ## throughput, latency and memory figures (prints, never fails on speed)
+bench: deps secrets system ## throughput, latency and memory figures (prints, never fails on speed)
 	@scripts/ensure-system.sh $(BENCH_PACKAGES)
 	@$(BIN)/python -m tests.bench
 
