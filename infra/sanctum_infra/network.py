@@ -259,23 +259,18 @@ class Network(Tier):
     def _ingress(self, name: str, target: aws.ec2.SecurityGroup, port: int, *,
                  cidr: str | None = None,
                  group: aws.ec2.SecurityGroup | None = None) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            name,
-            security_group_id=target.id,
-            description=name,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4=cidr,
-            referenced_security_group_id=group.id if group is not None else None,
-            tags=self.tags(name),
-            opts=self.child(),
-        )
+        self._rule(aws.vpc.SecurityGroupIngressRule, name, target, port, cidr, group)
 
     def _egress(self, name: str, target: aws.ec2.SecurityGroup, port: int, *,
                 cidr: str | None = None,
                 group: aws.ec2.SecurityGroup | None = None) -> None:
-        aws.vpc.SecurityGroupEgressRule(
+        self._rule(aws.vpc.SecurityGroupEgressRule, name, target, port, cidr, group)
+
+    def _rule(self, kind: type[aws.vpc.SecurityGroupIngressRule] | type[aws.vpc.SecurityGroupEgressRule],
+              name: str, target: aws.ec2.SecurityGroup, port: int,
+              cidr: str | None, group: aws.ec2.SecurityGroup | None) -> None:
+        """One TCP port, to or from one CIDR or one other security group."""
+        kind(
             name,
             security_group_id=target.id,
             description=name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -11,28 +10,21 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    ForeignKey,
     Index,
     Numeric,
     SmallInteger,
     Text,
     UniqueConstraint,
-    func,
 )
-from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.kit.columns import timestamp, user_ref, uuid_pk
 from services.kit.db import declarative_base
 
 SCHEMA = "mood_tracking"
-USERS_FK = "user_management.users.user_id"
 
 
 Base = declarative_base(SCHEMA)
-
-
-def _user() -> Mapped[str]:
-    return mapped_column(UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), nullable=False)
 
 
 class MoodShift(Base):
@@ -40,10 +32,8 @@ class MoodShift(Base):
 
     __tablename__ = "mood_shifts"
 
-    shift_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4())
-    )
-    user_id: Mapped[str] = _user()
+    shift_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref()
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # The user's calendar day at occurred_at, in their time zone when it was logged.
     local_date: Mapped[date] = mapped_column(Date, nullable=False)
@@ -59,10 +49,8 @@ class MoodShift(Base):
     sleep_hours: Mapped[float | None] = mapped_column(Numeric(3, 1))
     # The request that logged it: a retried or redelivered request finds it again.
     request_id: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[datetime] = timestamp()
+    updated_at: Mapped[datetime] = timestamp(on_update=True)
 
     __table_args__ = (
         UniqueConstraint("user_id", "request_id", name="one_shift_per_request"),
@@ -81,9 +69,7 @@ class DailyBaseline(Base):
 
     __tablename__ = "daily_baselines"
 
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[str] = user_ref(primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     peak_elevation: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     peak_depression: Mapped[int] = mapped_column(SmallInteger, nullable=False)
@@ -92,7 +78,7 @@ class DailyBaseline(Base):
     mixed: Mapped[bool] = mapped_column(Boolean, nullable=False)
     sleep_hours: Mapped[float | None] = mapped_column(Numeric(3, 1))
     shift_count: Mapped[int] = mapped_column(SmallInteger, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = timestamp()
 
 
 class RapidCyclingDay(Base):
@@ -100,12 +86,10 @@ class RapidCyclingDay(Base):
 
     __tablename__ = "rapid_cycling_days"
 
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[str] = user_ref(primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     crossings: Mapped[int] = mapped_column(SmallInteger, nullable=False)
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    detected_at: Mapped[datetime] = timestamp()
 
 
 class UserSettings(Base):
@@ -113,8 +97,6 @@ class UserSettings(Base):
 
     __tablename__ = "user_settings"
 
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[str] = user_ref(primary_key=True)
     timezone: Mapped[str] = mapped_column(Text, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = timestamp()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
@@ -19,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.kit.columns import timestamp, user_ref, uuid_pk
 from services.kit.db import declarative_base
 
 SCHEMA = "notifications"
@@ -33,13 +32,8 @@ class Notification(Base):
 
     __tablename__ = "notifications"
 
-    notification_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4())
-    )
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), ForeignKey("user_management.users.user_id", ondelete="CASCADE"),
-        nullable=False,
-    )
+    notification_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref()
     kind: Mapped[str] = mapped_column(Text, nullable=False)  # crisis | invitation
     reference: Mapped[str] = mapped_column(Text, nullable=False)  # crisis id / invitation event id
     contact_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
@@ -56,8 +50,7 @@ class Notification(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = timestamp()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (

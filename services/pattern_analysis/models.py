@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
     ARRAY,
     CheckConstraint,
     Date,
-    DateTime,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.kit.columns import timestamp, user_ref, uuid_pk
 from services.kit.db import declarative_base
 
 SCHEMA = "pattern_analysis"
-USERS_FK = "user_management.users.user_id"
 
 
 Base = declarative_base(SCHEMA)
-
-
-def _id() -> Mapped[str]:
-    return mapped_column(UUID(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4()))
 
 
 class AlertRules(Base):
@@ -39,16 +31,13 @@ class AlertRules(Base):
 
     __tablename__ = "alert_rules"
 
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[str] = user_ref(primary_key=True)
     severe_level: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="4")
     drop_levels: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="3")
     depression_threshold: Mapped[int | None] = mapped_column(SmallInteger)
     elevation_threshold: Mapped[int | None] = mapped_column(SmallInteger)
     cooldown_minutes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="360")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                                 server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = timestamp(on_update=True)
 
     __table_args__ = (
         CheckConstraint("severe_level IN (3, 4)", name="severe_level_tightened_only"),
@@ -64,18 +53,15 @@ class PatternFlag(Base):
 
     __tablename__ = "pattern_flags"
 
-    flag_id: Mapped[str] = _id()
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), nullable=False
-    )
+    flag_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref()
     rule: Mapped[str] = mapped_column(Text, nullable=False)
     shift_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
     local_date: Mapped[date] = mapped_column(Date, nullable=False)
     source_event_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
     details: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
     crisis_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                                  server_default=func.now())
+    detected_at: Mapped[datetime] = timestamp()
 
     __table_args__ = (
         UniqueConstraint("shift_id", "rule", name="one_flag_per_shift_and_rule"),
@@ -88,13 +74,10 @@ class PatternAnalysis(Base):
 
     __tablename__ = "pattern_analyses"
 
-    analysis_id: Mapped[str] = _id()
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False), ForeignKey(USERS_FK, ondelete="CASCADE"), nullable=False, index=True
-    )
+    analysis_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref(index=True)
     source_event_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False, unique=True)
     shift_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
     rules_fired: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
     crisis_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
-    analyzed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                                  server_default=func.now())
+    analyzed_at: Mapped[datetime] = timestamp()

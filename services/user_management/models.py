@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -18,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.kit.columns import timestamp, user_ref, uuid_pk
 from services.kit.db import declarative_base
 
 SCHEMA = "user_management"
@@ -26,38 +26,15 @@ SCHEMA = "user_management"
 Base = declarative_base(SCHEMA, references_users=False)
 
 
-def _id() -> Mapped[str]:
-    return mapped_column(UUID(as_uuid=False), primary_key=True, default=lambda: str(uuid.uuid4()))
-
-
-def _owner() -> Mapped[str]:
-    return mapped_column(
-        UUID(as_uuid=False),
-        ForeignKey(f"{SCHEMA}.users.user_id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    )
-
-
-def _created() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _updated() -> Mapped[datetime]:
-    return mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
-    )
-
-
 class User(Base):
     __tablename__ = "users"
     __label__ = "user"
 
-    user_id: Mapped[str] = _id()
+    user_id: Mapped[str] = uuid_pk()
     email: Mapped[str] = mapped_column(Text, nullable=False)
     password_hash: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
+    created_at: Mapped[datetime] = timestamp()
+    updated_at: Mapped[datetime] = timestamp(on_update=True)
 
     __table_args__ = (Index("users_email_unique", func.lower(email), unique=True),)
 
@@ -66,18 +43,14 @@ class UserProfile(Base):
     __tablename__ = "user_profiles"
     __label__ = "profile"
 
-    user_id: Mapped[str] = mapped_column(
-        UUID(as_uuid=False),
-        ForeignKey(f"{SCHEMA}.users.user_id", ondelete="CASCADE"),
-        primary_key=True,
-    )
+    user_id: Mapped[str] = user_ref(primary_key=True)
     display_name: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str] = mapped_column(Text, nullable=False, server_default="UTC")
     locale: Mapped[str] = mapped_column(Text, nullable=False, server_default="en")
     country: Mapped[str | None] = mapped_column(Text)
     # How contacts can reach the user, quoted in crisis alerts.
     phone: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = _updated()
+    updated_at: Mapped[datetime] = timestamp(on_update=True)
 
 
 class LoginSession(Base):
@@ -85,9 +58,9 @@ class LoginSession(Base):
 
     __tablename__ = "login_sessions"
 
-    session_id: Mapped[str] = _id()
-    user_id: Mapped[str] = _owner()
-    created_at: Mapped[datetime] = _created()
+    session_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref(index=True)
+    created_at: Mapped[datetime] = timestamp()
     last_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -105,8 +78,8 @@ class RefreshToken(Base):
         nullable=False,
         index=True,
     )
-    user_id: Mapped[str] = _owner()
-    issued_at: Mapped[datetime] = _created()
+    user_id: Mapped[str] = user_ref(index=True)
+    issued_at: Mapped[datetime] = timestamp()
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -114,8 +87,8 @@ class EmergencyContact(Base):
     __tablename__ = "emergency_contacts"
     __label__ = "contact"
 
-    contact_id: Mapped[str] = _id()
-    user_id: Mapped[str] = _owner()
+    contact_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref(index=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     relationship: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
@@ -127,8 +100,8 @@ class EmergencyContact(Base):
     invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
+    created_at: Mapped[datetime] = timestamp()
+    updated_at: Mapped[datetime] = timestamp(on_update=True)
 
     __table_args__ = (
         CheckConstraint(
@@ -143,26 +116,26 @@ class HealthcareProvider(Base):
     __tablename__ = "healthcare_providers"
     __label__ = "provider"
 
-    provider_id: Mapped[str] = _id()
-    user_id: Mapped[str] = _owner()
+    provider_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref(index=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     role: Mapped[str | None] = mapped_column(Text)
     organization: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
+    created_at: Mapped[datetime] = timestamp()
+    updated_at: Mapped[datetime] = timestamp(on_update=True)
 
 
 class Medication(Base):
     __tablename__ = "medications"
     __label__ = "medication"
 
-    medication_id: Mapped[str] = _id()
-    user_id: Mapped[str] = _owner()
+    medication_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref(index=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     dose: Mapped[str] = mapped_column(Text, nullable=False)
     schedule: Mapped[str] = mapped_column(Text, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
-    created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = _updated()
+    created_at: Mapped[datetime] = timestamp()
+    updated_at: Mapped[datetime] = timestamp(on_update=True)
