@@ -91,6 +91,11 @@ class KitSession(Session):
         """Run ``callback()`` once this worker's transaction has committed."""
         self._after_commit.append(callback)
 
+    def rollback(self) -> None:
+        # What was to follow a commit must not follow the one after a rollback.
+        self._after_commit.clear()
+        super().rollback()
+
     def claim_event(self, event_id: str, consumer: str) -> bool:
         """Record that ``consumer`` handled ``event_id``; False if it already did.
 

@@ -1,10 +1,11 @@
 """Events that are never lost and never take effect twice.
 
 Dispatch: ``self.events.dispatch("mood.shift.logged", data)`` writes a row to the
-service's ``outbox`` table inside the worker's transaction. A relay thread in
-the same process publishes committed rows (publisher confirms, mandatory
-routing) and marks them published, so a crash between commit and publish only
-delays the event. It may publish twice; handlers are idempotent.
+service's ``outbox`` table inside the worker's transaction. Once it commits, a
+relay thread in the same process publishes the event (publisher confirms,
+mandatory routing) and marks the row published; rows a crash left pending are
+swept up later, so a crash between commit and publish only delays the event.
+It may publish twice; handlers are idempotent.
 
 Handle: ``@event_handler("mood_tracking", "mood.shift.logged")`` consumes with
 these guarantees:
@@ -19,15 +20,17 @@ these guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
 import uuid
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
-from kombu import Queue
+from kombu import Connection, Producer, Queue
 from kombu.common import maybe_declare
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import config as nameko_config
@@ -49,7 +52,9 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    any_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -57,12 +62,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.exc import IntegrityError
 
 from services.kit import config, service_auth
 from services.kit.db import database_of, finish_transactions, spawn_worker_or_requeue
 from services.kit.errors import ServiceAuthFailed
 from services.kit.loops import WakeableLoop
+from services.kit.records import refers_to_erased_row
 
 log = logging.getLogger(__name__)
 
@@ -158,70 +165,127 @@ def envelope(event_type: str, source: str, data: dict, subject_id: str | None) -
 # --- dispatching through the outbox -----------------------------------------
 
 class OutboxRelay:
-    """Publishes committed outbox rows of one schema; woken after each commit."""
+    """Publishes one schema's committed outbox rows, with publisher confirms.
+
+    Fast path: a worker's events are handed over in memory once its transaction
+    has committed, published at once, and marked published in batches, so the
+    relay never reads them back. Sweep: a row still pending ``sweep_after``
+    seconds after it was written (the process died between commit and publish,
+    the broker was down, or a publish failed) is read back and published then.
+    Either path may publish an event twice (a crash after the publish, before
+    the mark); handlers are idempotent.
+    """
 
     batch_size = 200
+    mark_every_seconds = 0.2
 
     def __init__(self, service_name: str, table: Table, engine):
         self.service_name = service_name
         self.table = table
         self.engine = engine
         self.exchange = get_event_exchange(service_name)
-        self.publisher = AmqpPublisher(
-            amqp_uri(), use_confirms=True, serializer="json", declare=[self.exchange]
-        )
+        self.channel = ConfirmedChannel(amqp_uri())
+        self.sweep_after = float(config.get("OUTBOX_SWEEP_AFTER_SECONDS") or 10)
         self._credential = {service_auth.HEADER: service_auth.credential_for(service_name)}
-        self._next_prune = 0.0
+        self._handed_over: deque[dict] = deque()
+        self._outcomes: dict[str, list[str]] = {"published": [], "unroutable": []}
+        self._next_mark = self._next_sweep = self._next_prune = 0.0
         self.loop = WakeableLoop(f"outbox relay ({service_name})", self.step)
 
-    def step(self) -> bool:
-        """One batch; now and then, drop what was published long ago."""
-        if time.monotonic() >= self._next_prune:
-            self.prune()
-            self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
-        return self.publish_pending() == self.batch_size
+    def hand_over(self, rows: list[dict]) -> None:
+        """Committed rows (``event_id``, ``event_type``, ``payload``, ``headers``)."""
+        self._handed_over.extend(rows)
+        self.loop.wake()
 
-    def publish_pending(self) -> int:
+    def step(self) -> bool:
+        now = time.monotonic()
+        if self._handed_over:
+            self._publish_handed_over()
+        if now >= self._next_mark:
+            self.mark_outcomes()
+            self._next_mark = now + self.mark_every_seconds
+        if now >= self._next_sweep:
+            self._next_sweep = now + min(self.sweep_after, 5.0)
+            if self.sweep() == self.batch_size:
+                self._next_sweep = now
+        if now >= self._next_prune:
+            self.prune()
+            self._next_prune = now + PRUNE_EVERY_SECONDS
+        return bool(self._handed_over) or self._next_sweep <= now
+
+    def stop(self) -> None:
+        self.loop.stop()
+        with contextlib.suppress(Exception):
+            self.mark_outcomes()
+        self.channel.close()
+
+    def _publish_handed_over(self) -> None:
+        batch = [self._handed_over.popleft()
+                 for _ in range(min(self.batch_size, len(self._handed_over)))]
+        for row in batch:
+            try:
+                outcome = self._publish(row)
+            except BROKER_DOWN:
+                # Every row not yet out stays pending in the table; the sweep has them.
+                self._handed_over.clear()
+                raise
+            if outcome in self._outcomes:
+                self._outcomes[outcome].append(row["event_id"])
+
+    def _publish(self, row) -> str:
+        """Publish one row: "published", "unroutable", or "failed" (retried by the
+        sweep). A broker that cannot be reached raises (the loop backs off)."""
+        try:
+            self.channel.publish(
+                row["payload"], exchange=self.exchange, routing_key=row["event_type"],
+                headers={**(row["headers"] or {}), **self._credential}, message_id=row["event_id"],
+            )
+        except UndeliverableMessage:
+            # Queues are declared at migrate time, so no route means no subscriber.
+            log.warning("event %s (%s) has no subscriber", row["event_id"], row["event_type"])
+            return "unroutable"
+        except BROKER_DOWN:
+            raise
+        except Exception as exc:
+            log.error("event %s (%s) could not be published (%s); the sweep retries it",
+                      row["event_id"], row["event_type"], type(exc).__name__)
+            return "failed"
+        return "published"
+
+    def mark_outcomes(self) -> None:
+        """Record what went out, in one statement per outcome. Once out, a row
+        keeps only its metadata: no health data at rest in the outbox."""
+        for status, event_ids in self._outcomes.items():
+            if event_ids:
+                taken, self._outcomes[status] = event_ids, []
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(_mark_statement(self.table), {"ids": taken, "status": status})
+
+    def sweep(self) -> int:
+        """Publish rows left pending; each failure backs off on its own row."""
         table = self.table
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(table.c.event_id, table.c.event_type, table.c.payload, table.c.headers,
                        table.c.attempts)
-                .where(table.c.status == "pending", table.c.next_attempt_at <= func.now())
+                .where(table.c.status == "pending", table.c.next_attempt_at <= func.now(),
+                       table.c.created_at <= func.now() - timedelta(seconds=self.sweep_after))
                 .order_by(table.c.created_at)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
-                conn.execute(update(table).where(table.c.event_id == row.event_id)
-                             .values(**self._publish(row)))
+                outcome = self._publish(row._asdict())
+                attempts = row.attempts + 1
+                if outcome == "failed":
+                    delay = min(600, 2 ** attempts)
+                    values = {"attempts": attempts,
+                              "next_attempt_at": func.now() + timedelta(seconds=delay)}
+                else:
+                    values = {"status": outcome, "published_at": func.now(), "attempts": attempts,
+                              "payload": {}, "headers": {}}
+                conn.execute(update(table).where(table.c.event_id == row.event_id).values(**values))
         return len(rows)
-
-    def _publish(self, row) -> dict:
-        """Publish one row; return how to update it. A broker that cannot be reached
-        raises (the loop backs off and the batch stays pending); a row that fails on
-        its own is retried later without holding up the rows behind it."""
-        attempts = row.attempts + 1
-        try:
-            self.publisher.publish(
-                row.payload, exchange=self.exchange, routing_key=row.event_type, mandatory=True,
-                headers={**(row.headers or {}), **self._credential}, message_id=row.event_id,
-            )
-        except UndeliverableMessage:
-            # Queues are declared at migrate time, so no route means no subscriber.
-            log.warning("event %s (%s) has no subscriber", row.event_id, row.event_type)
-            return {"status": "unroutable", "published_at": func.now(), "attempts": attempts}
-        except BROKER_DOWN:
-            raise
-        except Exception as exc:
-            delay = min(600, 2 ** attempts)
-            log.error("event %s (%s) could not be published (%s); retry in %ss",
-                      row.event_id, row.event_type, type(exc).__name__, delay)
-            return {"attempts": attempts,
-                    "next_attempt_at": func.now() + timedelta(seconds=delay)}
-        # Once out, the outbox keeps only the row's metadata: no health data at rest here.
-        return {"status": "published", "published_at": func.now(), "attempts": attempts,
-                "payload": {}, "headers": {}}
 
     def prune(self) -> None:
         table = self.table
@@ -229,6 +293,59 @@ class OutboxRelay:
             conn.execute(delete(table).where(
                 table.c.status != "pending",
                 table.c.published_at < func.now() - timedelta(days=OUTBOX_RETENTION_DAYS)))
+
+
+@functools.cache
+def _mark_statement(table: Table):
+    return (update(table)
+            .where(table.c.event_id == any_(cast(bindparam("ids"), ARRAY(UUID(as_uuid=False)))),
+                   table.c.status == "pending")
+            .values(status=bindparam("status"), published_at=func.now(),
+                    attempts=table.c.attempts + 1, payload={}, headers={}))
+
+
+class ConfirmedChannel:
+    """One long-lived AMQP channel in confirm mode, for one green thread.
+
+    ``publish`` returns once the broker has taken the message (persistent,
+    mandatory routing); an unroutable message raises ``UndeliverableMessage``.
+    A broken connection is dropped and opened again on the next publish.
+    """
+
+    def __init__(self, uri: str):
+        self.uri = uri
+        self._connection = None
+        self._producer = None
+        self._returned: set[str] = set()
+
+    def publish(self, payload, *, exchange, routing_key: str, headers: dict, message_id: str):
+        producer = self._producer or self._open(exchange)
+        try:
+            producer.publish(payload, exchange=exchange, routing_key=routing_key, headers=headers,
+                             message_id=message_id, mandatory=True, delivery_mode=2,
+                             serializer="json", retry=False)
+        except BROKER_DOWN:
+            self.close()
+            raise
+        if message_id in self._returned:
+            self._returned.discard(message_id)
+            raise UndeliverableMessage()
+
+    def _open(self, exchange):
+        self._connection = Connection(self.uri, transport_options={"confirm_publish": True})
+        self._producer = Producer(self._connection.channel(), on_return=self._on_return)
+        maybe_declare(exchange, self._producer.channel)
+        return self._producer
+
+    def _on_return(self, exception, exchange, routing_key, message):
+        # Called while the publish waits for its confirm (a return precedes the ack).
+        self._returned.add(message.properties.get("message_id"))
+
+    def close(self) -> None:
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.release()
 
 
 @functools.cache
@@ -250,15 +367,15 @@ class Dispatch:
 
     def dispatch(self, event_type: str, data: dict, subject_id: str | None = None) -> str:
         event = envelope(event_type, self.service_name, data, subject_id)
-        session = self._session()
-        session.execute(_outbox_insert(self._table), {
+        row = {
             "event_id": event["event_id"],
             "event_type": event_type,
             "payload": event,
             "headers": {"nameko.call_id_stack": self._worker_ctx.call_id_stack},
-            "subject_id": subject_id,
-        })
-        session.on_commit(self._relay.loop.wake)
+        }
+        session = self._session()
+        session.execute(_outbox_insert(self._table), {**row, "subject_id": subject_id})
+        session.on_commit(lambda: self._relay.hand_over([row]))
         return event["event_id"]
 
     def erase_subject(self, subject_id: str) -> None:
@@ -280,7 +397,7 @@ class EventDispatcher(DependencyProvider):
         self.container.spawn_managed_thread(self.relay.loop.run, identifier="outbox_relay")
 
     def stop(self):
-        self.relay.loop.stop()
+        self.relay.stop()
 
     def get_dependency(self, worker_ctx):
         return Dispatch(
@@ -372,7 +489,9 @@ def event_handler(source_service: str, event_type: str, **kwargs):
 
     The method receives the event envelope (``event_id``, ``event_type``,
     ``source``, ``occurred_at``, ``subject_id``, ``data``). The service must have
-    ``db = Database()``: the event id is claimed in its transaction.
+    ``db = Database()``: the event id is claimed in its transaction. A handler
+    whose write hits a foreign key that is gone (the user's account was erased
+    meanwhile) has its work undone and the event counted as handled.
     """
 
     def decorate(fn):
@@ -382,7 +501,18 @@ def event_handler(source_service: str, event_type: str, **kwargs):
             if not self.db.claim_event(event["event_id"], consumer):
                 log.info("event %s already handled by %s; skipped", event["event_id"], consumer)
                 return None
-            return fn(self, event)
+            try:
+                return fn(self, event)
+            except IntegrityError as exc:
+                if not refers_to_erased_row(exc):
+                    raise
+            # The account was erased while the event was on its way: nothing is left
+            # to act on, and retrying would fail forever. Undo, and remember the event.
+            log.info("event %s skipped by %s: the account no longer exists",
+                     event["event_id"], consumer)
+            self.db.rollback()
+            self.db.claim_event(event["event_id"], consumer)
+            return None
 
         return EventHandler.decorator(source_service, event_type, **kwargs)(handle)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -25,17 +24,9 @@ log = logging.getLogger(__name__)
 FOREIGN_KEY_VIOLATION = "23503"
 
 
-@contextmanager
-def unless_account_erased(db: Session, what: str):
-    """Run a write that refers to a user; if the account was erased meanwhile
-    (its foreign key is gone), skip it quietly instead of failing forever."""
-    try:
-        with db.begin_nested():
-            yield
-    except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) != FOREIGN_KEY_VIOLATION:
-            raise
-        log.info("%s skipped: the account no longer exists", what)
+def refers_to_erased_row(exc: IntegrityError) -> bool:
+    """A write failed on a foreign key: what it refers to (an account) is gone."""
+    return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
 
 
 def utcnow() -> datetime:

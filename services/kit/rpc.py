@@ -11,7 +11,7 @@ import eventlet
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
-from nameko.exceptions import MalformedRequest, UnknownService
+from nameko.exceptions import MalformedRequest
 from nameko.messaging import decode_from_headers
 from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
@@ -24,9 +24,20 @@ log = logging.getLogger(__name__)
 
 
 class _UnconfirmedPublisher(Publisher):
-    # A lost reply only makes the caller time out (and retry with the same
-    # idempotency key); waiting for a broker confirm on every reply is not worth it.
+    """RPC requests and replies go out without waiting for a broker confirm.
+
+    A lost request or reply only makes the caller time out (503, and the client
+    retries with the same idempotency key); the reply itself is the confirmation
+    that matters. Without confirms the broker cannot report an unroutable
+    message either, so ``mandatory`` is off: every service queue is declared at
+    migrate time, and a call to one nobody consumes times out like a dead service.
+    """
+
     use_confirms = False
+
+    def publish(self, payload, **kwargs):
+        kwargs["mandatory"] = False
+        return super().publish(payload, **kwargs)
 
 
 class _Responder(Responder):
@@ -86,10 +97,7 @@ class _TimedMethod:
         self._pending = pending
 
     def __call__(self, *args, **kwargs):
-        try:
-            call = self._client.call_async(*args, **kwargs)
-        except UnknownService:
-            raise ServiceUnavailable(f"{self._label.split('.')[0]} is not running") from None
+        call = self._client.call_async(*args, **kwargs)
         try:
             with eventlet.Timeout(self._timeout):
                 return call.result()
@@ -118,6 +126,8 @@ class RpcClient(ServiceRpc):
     The request message expires in the queue at the same moment, so a service
     that comes back later does not act on a call its caller already gave up on.
     """
+
+    publisher_cls = _UnconfirmedPublisher
 
     def __init__(self, target_service: str, timeout: float | None = None, **options):
         self.timeout = float(

@@ -10,7 +10,6 @@ from datetime import datetime
 
 from services.kit.cache import Cache
 from services.kit.events import event_handler
-from services.kit.records import unless_account_erased
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
 from services.mood_tracking import shifts
@@ -78,9 +77,8 @@ class MoodTrackingService(DomainService):
     @event_handler("user_management", "user.profile_changed")
     def remember_timezone(self, event):
         data = event["data"]
-        with unless_account_erased(self.db, "time zone update"):
-            shifts.save_timezone(self.db, data["user_id"], data["timezone"],
-                                 datetime.fromisoformat(event["occurred_at"]))
+        shifts.save_timezone(self.db, data["user_id"], data["timezone"],
+                             datetime.fromisoformat(event["occurred_at"]))
 
     def forget(self, user_id: str) -> None:
         self.db.on_commit(lambda: self.cache.forget(user_id))

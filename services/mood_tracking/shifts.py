@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Date,
     DateTime,
+    Text,
     bindparam,
     cast,
     delete,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
@@ -194,18 +194,29 @@ def _validate_time(occurred_at: datetime) -> None:
 
 SHIFT_COLUMNS = ("previous_level", "previous_mixed", "previous_state", "current_level",
                  "current_mixed", "current_state", "intensity", "triggers", "note", "sleep_hours")
+
+
+def _typed(name: str):
+    return bindparam(name, type_=SHIFTS.c[name].type)
+
+
+# Taken in the INSERT itself, so the later reads (a statement with a fresh
+# snapshot, after the lock) see every shift another write of this user committed.
+LOCK_USER = func.pg_advisory_xact_lock(func.hashtextextended(_typed("user_id").cast(Text), 0))
 # Built once: the hot path only binds values (no statement building, no cache-key work).
 INSERT_SHIFT = (
     insert(SHIFTS)
-    .values(
-        user_id=bindparam("user_id"), request_id=bindparam("request_id"),
-        occurred_at=bindparam("occurred_at"),
-        # The calendar day in the user's time zone, worked out inside the INSERT.
-        local_date=cast(func.timezone(
-            func.coalesce(select(SETTINGS.c.timezone)
-                          .where(SETTINGS.c.user_id == bindparam("user_id")).scalar_subquery(), "UTC"),
-            bindparam("occurred_at")), Date),
-        **{name: bindparam(name) for name in SHIFT_COLUMNS},
+    .from_select(
+        ["user_id", "request_id", "occurred_at", "local_date", *SHIFT_COLUMNS],
+        select(
+            _typed("user_id"), _typed("request_id"), _typed("occurred_at"),
+            # The calendar day in the user's time zone, worked out inside the INSERT.
+            cast(func.timezone(
+                func.coalesce(select(SETTINGS.c.timezone)
+                              .where(SETTINGS.c.user_id == _typed("user_id")).scalar_subquery(), "UTC"),
+                _typed("occurred_at")), Date),
+            *(_typed(name) for name in SHIFT_COLUMNS),
+        ).select_from(select(LOCK_USER.label("locked")).subquery("user_lock")),
     )
     .on_conflict_do_nothing(index_elements=["user_id", "request_id"])
     .returning(*SHIFTS.c)
@@ -214,13 +225,10 @@ SHIFT_BY_REQUEST = select(SHIFTS).where(SHIFTS.c.user_id == bindparam("user_id")
                                         SHIFTS.c.request_id == bindparam("request_id"))
 
 
-LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtextextended(:user_id, 0))")
-
-
 def lock_user(db: Session, user_id: str) -> None:
     """Serialise one user's writes: each recomputes days from the shifts it can
     see, and two at once would each miss the other's (a lost update)."""
-    db.execute(LOCK_USER, {"user_id": user_id})
+    db.execute(select(LOCK_USER), {"user_id": user_id})
 
 
 def create(db: Session, user_id: str, data: dict, request_id: str) -> tuple[dict, dict | None]:
@@ -231,8 +239,7 @@ def create(db: Session, user_id: str, data: dict, request_id: str) -> tuple[dict
     columns.setdefault("occurred_at", utcnow())
     _validate_time(columns["occurred_at"])
     params = {"user_id": user_id, "request_id": request_id, **columns}
-    lock_user(db, user_id)
-    shift = db.execute(INSERT_SHIFT, params).one_or_none()
+    shift = db.execute(INSERT_SHIFT, params).one_or_none()  # takes the user's lock first
     if shift is None:
         return shift_dict(db.execute(SHIFT_BY_REQUEST, params).one()), None
     return shift_dict(shift), analysis_facts(db, user_id, shift, grew=True)

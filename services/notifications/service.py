@@ -6,7 +6,6 @@ import logging
 
 from services.kit.errors import NotFound
 from services.kit.events import event_handler
-from services.kit.records import unless_account_erased
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
 from services.notifications import delivery
@@ -27,9 +26,7 @@ class NotificationsService(DomainService):
         except NotFound:
             log.info("crisis %s: the account no longer exists", crisis["crisis_id"])
             return
-        planned = 0
-        with unless_account_erased(self.db, f"alerts for crisis {crisis['crisis_id']}"):
-            planned = delivery.plan_crisis_alerts(self.db, crisis, context)
+        planned = delivery.plan_crisis_alerts(self.db, crisis, context)
         if not context["contacts"]:
             log.warning("crisis %s: the user has no confirmed contact to alert", crisis["crisis_id"])
         self.db.on_commit(self.delivery.wake)
@@ -37,8 +34,7 @@ class NotificationsService(DomainService):
 
     @event_handler("user_management", "contact.invited")
     def invite_contact(self, event):
-        with unless_account_erased(self.db, f"invitation {event['event_id']}"):
-            delivery.plan_invitation(self.db, event)
+        delivery.plan_invitation(self.db, event)
         self.db.on_commit(self.delivery.wake)
 
     @rpc

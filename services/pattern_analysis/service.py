@@ -3,7 +3,6 @@
 import logging
 
 from services.kit.events import event_handler
-from services.kit.records import unless_account_erased
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
 from services.pattern_analysis import analysis
@@ -15,9 +14,7 @@ class PatternAnalysisService(DomainService):
     name = "pattern_analysis"
 
     def _analyse(self, event) -> None:
-        crisis = None
-        with unless_account_erased(self.db, f"analysis of event {event['event_id']}"):
-            crisis = analysis.analyse(self.db, event)
+        crisis = analysis.analyse(self.db, event)
         if crisis is not None:
             self.events.dispatch("crisis.detected", crisis, subject_id=crisis["user_id"])
             log.info("crisis %s raised from event %s", crisis["crisis_id"], event["event_id"])

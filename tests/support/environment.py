@@ -19,6 +19,7 @@ TEST_ENV = {
     # Tests act as nginx would: each simulated client sends its own X-Forwarded-For.
     "TRUSTED_PROXY_HOPS": "1",
     "EVENT_RETRY_DELAYS_MS": "[200, 400, 800]",
+    "OUTBOX_SWEEP_AFTER_SECONDS": "1",
     "RPC_TIMEOUT_SECONDS": "5",
     "NOTIFY_MAX_ATTEMPTS": "3",
     "NOTIFY_RETRY_BASE_SECONDS": "0.2",

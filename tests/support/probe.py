@@ -16,6 +16,7 @@ SCHEMAS = ("kit_probe", "kit_probe_consumer")
 # What the consumer's handlers should do next, keyed by the event's "key".
 BEHAVIOUR: dict[str, str] = {}
 CALLS: dict[str, int] = {}
+AFTER_COMMIT: list[str] = []  # keys whose handler's after-commit hook ran
 
 
 def create_schemas() -> None:
@@ -26,6 +27,10 @@ def create_schemas() -> None:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             conn.execute(text(f'CREATE TABLE "{schema}".notes (key text, '
                               f'CONSTRAINT notes_key UNIQUE (key) DEFERRABLE INITIALLY DEFERRED)'))
+            # Stands in for user_management.users: rows that refer to an account.
+            conn.execute(text(f'CREATE TABLE "{schema}".accounts (account_id int PRIMARY KEY)'))
+            conn.execute(text(f'CREATE TABLE "{schema}".entries (account_id int NOT NULL '
+                              f'REFERENCES "{schema}".accounts ON DELETE CASCADE)'))
     from sqlalchemy import MetaData
 
     from services.kit.events import outbox_table, processed_events_table
@@ -82,7 +87,10 @@ class ProbeConsumer(DomainService):
         key = event["data"]["key"]
         CALLS[key] = CALLS.get(key, 0) + 1
         self.db.execute(text("INSERT INTO kit_probe_consumer.notes (key) VALUES (:k)"), {"k": key})
+        self.db.on_commit(lambda: AFTER_COMMIT.append(key))
         behaviour = BEHAVIOUR.get(key, "ok")
+        if behaviour == "account-erased":  # refers to an account that no longer exists
+            self.db.execute(text("INSERT INTO kit_probe_consumer.entries VALUES (404)"))
         if behaviour == "fail" or (behaviour.startswith("fail-") and CALLS[key] <= int(behaviour[5:])):
             raise RuntimeError("probe failure")
 
