@@ -75,7 +75,8 @@ def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
 @cache
 def _claim_statement(schema: str):
     return text(f'INSERT INTO "{schema}".processed_events (event_id, consumer) '
-                "VALUES (:event_id, :consumer) ON CONFLICT DO NOTHING")
+                "SELECT unnest(CAST(:event_ids AS uuid[])), :consumer "
+                "ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 class KitSession(Session):
@@ -96,15 +97,16 @@ class KitSession(Session):
         self._after_commit.clear()
         super().rollback()
 
-    def claim_event(self, event_id: str, consumer: str) -> bool:
-        """Record that ``consumer`` handled ``event_id``; False if it already did.
+    def claim_events(self, event_ids: list[str], consumer: str) -> set[str]:
+        """Record that ``consumer`` handled these events; return those it had not.
 
-        Runs inside the handler's transaction, so the claim and the handler's
+        Runs inside the handler's transaction, so the claims and the handler's
         effects commit (or roll back) together. A concurrent duplicate waits on
         the unique index and then sees the conflict.
         """
-        result = self.execute(_claim_statement(self.schema), {"event_id": event_id, "consumer": consumer})
-        return result.rowcount == 1
+        result = self.execute(_claim_statement(self.schema),
+                              {"event_ids": event_ids, "consumer": consumer})
+        return {str(event_id) for event_id in result.scalars()}
 
     def finish(self, exc_info):
         """Commit (or roll back on error); return the worker's resulting exc_info."""

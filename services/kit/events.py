@@ -7,8 +7,11 @@ mandatory routing) and marks the row published; rows a crash left pending are
 swept up later, so a crash between commit and publish only delays the event.
 It may publish twice; handlers are idempotent.
 
-Handle: ``@event_handler("mood_tracking", "mood.shift.logged")`` consumes with
-these guarantees:
+Handle: ``@event_handler("mood_tracking", "mood.shift.logged")`` (or
+``@batch_event_handler``, whose method takes a list) consumes with these
+guarantees:
+- the events waiting in the queue are taken as one batch: one worker, one
+  transaction, one ack; a failed batch is rerun one event at a time;
 - the envelope's ``event_id`` is claimed in ``processed_events`` in the same
   transaction as the handler's effects, so a redelivered event is skipped;
 - the transaction commits before the message is acked;
@@ -27,18 +30,22 @@ import time
 import uuid
 from collections import deque
 from datetime import datetime, timedelta, timezone
-from functools import partial
 
+import eventlet
+import eventlet.event
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from eventlet.queue import Full, LightQueue
 from kombu import Connection, Producer, Queue
 from kombu.common import maybe_declare
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import config as nameko_config
+from nameko.amqp.consume import Consumer as AmqpConsumer
 from nameko.amqp.publish import Publisher as AmqpPublisher
 from nameko.amqp.publish import UndeliverableMessage, get_connection
 from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_AMQP_URI
 from nameko.events import SERVICE_POOL
 from nameko.events import EventHandler as NamekoEventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.messaging import decode_from_headers
 from nameko.standalone.events import get_event_exchange
@@ -66,7 +73,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import config, service_auth
-from services.kit.db import database_of, finish_transactions, spawn_worker_or_requeue
+from services.kit.db import database_of, finish_transactions
 from services.kit.errors import ServiceAuthFailed
 from services.kit.loops import WakeableLoop
 from services.kit.records import refers_to_erased_row
@@ -411,15 +418,36 @@ class EventDispatcher(DependencyProvider):
 
 # --- handling -----------------------------------------------------------------
 
-class EventHandler(NamekoEventHandler):
-    """nameko's event handler with credentials, commit-before-ack and retries."""
+class _BatchConsumer(AmqpConsumer):
+    def ack_message_and_all_before(self, message) -> None:
+        """One ack for a whole batch. Safe because batches run one at a time on
+        this handler's own channel: every earlier delivery is settled already."""
+        if message.channel.connection:
+            with contextlib.suppress(AmqpConnectionError):
+                message.ack(multiple=True)
 
-    def __init__(self, source_service: str, event_type: str, **kwargs):
+
+class EventHandler(NamekoEventHandler):
+    """nameko's event handler with credentials, commit-before-ack, retries, and
+    batches: the events waiting in the queue are handled together, in one worker
+    and one transaction, then acknowledged with one ack.
+
+    Batches run one at a time per handler, in queue order. If a batch fails,
+    its events are run again one by one, so a single bad event is retried (and
+    finally dead-lettered) alone and never holds back the others.
+    """
+
+    def __init__(self, source_service: str, event_type: str, max_batch: int = 50, **kwargs):
         kwargs.pop("requeue_on_error", None)
+        # The whole batch is unacknowledged while it runs: let the broker send that many.
+        kwargs.setdefault("prefetch_count", max_batch)
         super().__init__(
             source_service, event_type, handler_type=SERVICE_POOL,
             reliable_delivery=True, requeue_on_error=False, **kwargs,
         )
+        self.max_batch = max_batch
+
+    consumer_cls = _BatchConsumer
 
     def setup(self):
         queues = handler_queues(
@@ -432,7 +460,13 @@ class EventHandler(NamekoEventHandler):
             for queue in [*self.retry_queues, self.dead_queue]:
                 maybe_declare(queue, channel)
         self.requeue_publisher = AmqpPublisher(amqp_uri(), use_confirms=True, serializer="json")
+        self._arrived: deque = deque()
+        self._wakeup = LightQueue(maxsize=1)
         super().setup()
+
+    def start(self):
+        self.container.spawn_managed_thread(self._run_batches, identifier=f"batches[{self.method_name}]")
+        super().start()
 
     def handle_message(self, body, message):
         context_data = decode_from_headers(message.headers)
@@ -447,17 +481,48 @@ class EventHandler(NamekoEventHandler):
             self._park(message, "MalformedEvent", self.dead_queue)
             return
         service_auth.stamp(context_data, self.container.service_name)
-        spawn_worker_or_requeue(
-            self, (body,), {}, context_data, partial(self.handle_result, message),
-            lambda: self.consumer.requeue_message(message),
-        )
+        self._arrived.append((body, message, context_data))
+        with contextlib.suppress(Full):
+            self._wakeup.put_nowait(None)
 
-    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
-        exc_info = finish_transactions(self.container, worker_ctx, exc_info)
-        if exc_info is not None:
-            self._retry_later(message, exc_info[0].__name__)
-        self.consumer.ack_message(message)
-        return result, exc_info
+    def _run_batches(self):
+        while True:
+            self._wakeup.get()
+            eventlet.sleep(0)  # let the consumer take in what else is already on the wire
+            while self._arrived:
+                batch = [self._arrived.popleft()
+                         for _ in range(min(self.max_batch, len(self._arrived)))]
+                self._handle(batch)
+
+    def _handle(self, batch: list) -> None:
+        error = self._run_worker(batch)
+        if error is None:
+            self.consumer.ack_message_and_all_before(batch[-1][1])
+        elif len(batch) == 1:
+            self._retry_later(batch[0][1], error)
+        else:
+            log.warning("a batch of %d events for %s failed (%s); handling them one by one",
+                        len(batch), self.method_name, error)
+            for item in batch:
+                self._handle([item])
+
+    def _run_worker(self, batch: list) -> str | None:
+        """Run the handler over ``batch`` and wait; the error's name, or None."""
+        outcome = eventlet.event.Event()
+
+        def handle_result(worker_ctx, result=None, exc_info=None):
+            exc_info = finish_transactions(self.container, worker_ctx, exc_info)
+            outcome.send(None if exc_info is None else exc_info[0].__name__)
+            return result, exc_info
+
+        try:
+            self.container.spawn_worker(self, ([body for body, _, _ in batch],), {},
+                                        context_data=batch[0][2], handle_result=handle_result)
+        except ContainerBeingKilled:
+            for _, message, _ in batch:
+                self.consumer.requeue_message(message)
+            raise
+        return outcome.wait()
 
     def _retry_later(self, message, error: str) -> None:
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
@@ -472,6 +537,7 @@ class EventHandler(NamekoEventHandler):
         self._park(message, error, target, attempt)
 
     def _park(self, message, error: str, queue: Queue, attempt: int | None = None) -> None:
+        """Move the message to ``queue`` (a retry or the dead-letter queue)."""
         headers = dict(message.headers or {})
         headers[ERROR_HEADER] = error
         if attempt is not None:
@@ -480,41 +546,67 @@ class EventHandler(NamekoEventHandler):
             message.payload, exchange="", routing_key=queue.name, headers=headers,
             message_id=message.properties.get("message_id"),
         )
-        if attempt is None:
-            self.consumer.ack_message(message)
+        self.consumer.ack_message(message)
 
 
-def event_handler(source_service: str, event_type: str, **kwargs):
+def _handler(source_service: str, event_type: str, call, max_batch: int, fn):
+    """The worker method behind both decorators: claim the batch's events in one
+    statement, then ``call(self, fresh_events)`` on those not handled before."""
+
+    @functools.wraps(fn)
+    def handle(self, events):
+        consumer = f"{self.name}.{fn.__name__}"
+        fresh = self.db.claim_events([event["event_id"] for event in events], consumer)
+        skipped = [event["event_id"] for event in events if event["event_id"] not in fresh]
+        if skipped:
+            log.info("events %s already handled by %s; skipped", ", ".join(skipped), consumer)
+        events = [event for event in events if event["event_id"] in fresh]
+        if not events:
+            return None
+        try:
+            return call(self, events)
+        except IntegrityError as exc:
+            # In a batch, the one-by-one rerun finds which event it was.
+            if len(events) > 1 or not refers_to_erased_row(exc):
+                raise
+        # The account was erased while the event was on its way: nothing is left
+        # to act on, and retrying would fail forever. Undo, and remember the event.
+        log.info("event %s skipped by %s: the account no longer exists", events[0]["event_id"], consumer)
+        self.db.rollback()
+        self.db.claim_events([events[0]["event_id"]], consumer)
+        return None
+
+    return EventHandler.decorator(source_service, event_type, max_batch=max_batch)(handle)
+
+
+def event_handler(source_service: str, event_type: str, max_batch: int = 50):
     """Decorate a service method as an idempotent, retried event handler.
 
-    The method receives the event envelope (``event_id``, ``event_type``,
-    ``source``, ``occurred_at``, ``subject_id``, ``data``). The service must have
-    ``db = Database()``: the event id is claimed in its transaction. A handler
+    The method receives one event envelope (``event_id``, ``event_type``,
+    ``source``, ``occurred_at``, ``subject_id``, ``data``); the events of a
+    batch are handled in turn, in one transaction. The service must have
+    ``db = Database()``: event ids are claimed in its transaction. A handler
     whose write hits a foreign key that is gone (the user's account was erased
     meanwhile) has its work undone and the event counted as handled.
     """
 
     def decorate(fn):
-        @functools.wraps(fn)
-        def handle(self, event):
-            consumer = f"{self.name}.{fn.__name__}"
-            if not self.db.claim_event(event["event_id"], consumer):
-                log.info("event %s already handled by %s; skipped", event["event_id"], consumer)
-                return None
-            try:
-                return fn(self, event)
-            except IntegrityError as exc:
-                if not refers_to_erased_row(exc):
-                    raise
-            # The account was erased while the event was on its way: nothing is left
-            # to act on, and retrying would fail forever. Undo, and remember the event.
-            log.info("event %s skipped by %s: the account no longer exists",
-                     event["event_id"], consumer)
-            self.db.rollback()
-            self.db.claim_event(event["event_id"], consumer)
-            return None
+        def each(self, events):
+            for event in events:
+                fn(self, event)
 
-        return EventHandler.decorator(source_service, event_type, **kwargs)(handle)
+        return _handler(source_service, event_type, each, max_batch, fn)
+
+    return decorate
+
+
+def batch_event_handler(source_service: str, event_type: str, max_batch: int = 50):
+    """As ``event_handler``, but the method receives the batch: a list of the
+    envelopes not handled before, in queue order (for handlers that can do one
+    query for many events)."""
+
+    def decorate(fn):
+        return _handler(source_service, event_type, fn, max_batch, fn)
 
     return decorate
 

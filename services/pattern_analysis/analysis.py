@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import any_, bindparam, cast, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.orm import Session
 
 from services.kit.records import to_dict, utcnow
@@ -64,8 +64,26 @@ def _is_recent(facts: dict) -> bool:
     return utcnow() - datetime.fromisoformat(facts["occurred_at"]) <= ALERT_WINDOW
 
 
-def analyse(db: Session, event: dict) -> dict | None:
-    """Record flags for the rules that fire; return a crisis to raise, or None.
+def analyse_all(db: Session, events: list[dict]) -> list[dict]:
+    """Analyse mood events in order, record each analysis; return the crises to raise."""
+    rules = rules_of(db, {event["data"]["user_id"] for event in events})
+    records, crises = [], []
+    for event in events:
+        facts = event["data"]
+        new_rules, crisis = _analyse(db, event, rules[facts["user_id"]])
+        records.append({
+            "user_id": facts["user_id"], "source_event_id": event["event_id"],
+            "shift_id": facts["shift_id"], "rules_fired": [rule for rule, _ in new_rules],
+            "crisis_id": crisis["crisis_id"] if crisis else None,
+        })
+        if crisis is not None:
+            crises.append(crisis)
+    db.execute(RECORD_ANALYSIS, records)
+    return crises
+
+
+def _analyse(db: Session, event: dict, rules: dict) -> tuple[list, dict | None]:
+    """Record flags for the rules that fire; return them, and a crisis to raise or None.
 
     A rule fires once per shift (rapid cycling once per day). A crisis is raised
     for a shift of the last 24 hours, unless one was raised for this user
@@ -73,11 +91,12 @@ def analyse(db: Session, event: dict) -> dict | None:
     """
     facts = event["data"]
     user_id, day = facts["user_id"], date.fromisoformat(facts["local_date"])
-    hits = crisis_rules.fired(facts, crisis_rules.Rules(**get_rules(db, user_id)))
-    if hits:
-        # Only now serialise with this user's other analyses (and re-read the rules under the lock).
-        rules_row = lock_rules(db, user_id)
-        hits = crisis_rules.fired(facts, crisis_rules.Rules(**to_dict(rules_row, RULE_FIELDS)))
+    hits = crisis_rules.fired(facts, crisis_rules.Rules(**rules))
+    if not hits:
+        return [], None
+    # Only now serialise with this user's other analyses (and re-read the rules under the lock).
+    rules_row = lock_rules(db, user_id)
+    hits = crisis_rules.fired(facts, crisis_rules.Rules(**to_dict(rules_row, RULE_FIELDS)))
     if crisis_rules.RAPID_CYCLING in hits and _already_flagged_today(db, user_id, crisis_rules.RAPID_CYCLING, day):
         del hits[crisis_rules.RAPID_CYCLING]
 
@@ -99,21 +118,22 @@ def analyse(db: Session, event: dict) -> dict | None:
                       "detected_at": utcnow().isoformat()}
             db.execute(update(FLAGS).where(FLAGS.c.flag_id.in_([flag_id for _, flag_id in new_rules]))
                        .values(crisis_id=crisis["crisis_id"]))
-
-    db.execute(RECORD_ANALYSIS, {
-        "user_id": user_id, "source_event_id": event["event_id"], "shift_id": facts["shift_id"],
-        "rules_fired": [rule for rule, _ in new_rules],
-        "crisis_id": crisis["crisis_id"] if crisis else None,
-    })
-    return crisis
+    return new_rules, crisis
 
 
-READ_RULES = select(*(RULES.c[name] for name in RULE_FIELDS)).where(RULES.c.user_id == bindparam("user_id"))
+READ_RULES = select(RULES.c.user_id, *(RULES.c[name] for name in RULE_FIELDS)).where(
+    RULES.c.user_id == any_(cast(bindparam("user_ids"), ARRAY(UUID(as_uuid=False)))))
+
+
+def rules_of(db: Session, user_ids: set[str]) -> dict[str, dict]:
+    """Each user's rules (the defaults for a user who never changed them), in one query."""
+    found = {str(row.user_id): {name: getattr(row, name) for name in RULE_FIELDS}
+             for row in db.execute(READ_RULES, {"user_ids": list(user_ids)})}
+    return {user_id: found.get(user_id, dict(crisis_rules.DEFAULTS)) for user_id in user_ids}
 
 
 def get_rules(db: Session, user_id: str) -> dict:
-    row = db.execute(READ_RULES, {"user_id": user_id}).one_or_none()
-    return row._asdict() if row else dict(crisis_rules.DEFAULTS)
+    return rules_of(db, {user_id})[user_id]
 
 
 def set_rules(db: Session, user_id: str, changes: dict) -> dict:

@@ -2,7 +2,7 @@
 
 import logging
 
-from services.kit.events import event_handler
+from services.kit.events import batch_event_handler
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
 from services.pattern_analysis import analysis
@@ -13,19 +13,18 @@ log = logging.getLogger(__name__)
 class PatternAnalysisService(DomainService):
     name = "pattern_analysis"
 
-    def _analyse(self, event) -> None:
-        crisis = analysis.analyse(self.db, event)
-        if crisis is not None:
+    def _analyse(self, events) -> None:
+        for crisis in analysis.analyse_all(self.db, events):
             self.events.dispatch("crisis.detected", crisis, subject_id=crisis["user_id"])
-            log.info("crisis %s raised from event %s", crisis["crisis_id"], event["event_id"])
+            log.info("crisis %s raised from shift %s", crisis["crisis_id"], crisis["shift_id"])
 
-    @event_handler("mood_tracking", "mood.shift.logged")
-    def on_shift_logged(self, event):
-        self._analyse(event)
+    @batch_event_handler("mood_tracking", "mood.shift.logged")
+    def on_shift_logged(self, events):
+        self._analyse(events)
 
-    @event_handler("mood_tracking", "mood.shift.corrected")
-    def on_shift_corrected(self, event):
-        self._analyse(event)
+    @batch_event_handler("mood_tracking", "mood.shift.corrected")
+    def on_shift_corrected(self, events):
+        self._analyse(events)
 
     @rpc
     def get_rules(self, user_id: str) -> dict:

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 
 from services.kit import config
 from services.kit.errors import NotFound
-from services.kit.events import event_handler
+from services.kit.events import batch_event_handler, event_handler
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
 
@@ -17,6 +17,7 @@ SCHEMAS = ("kit_probe", "kit_probe_consumer")
 BEHAVIOUR: dict[str, str] = {}
 CALLS: dict[str, int] = {}
 AFTER_COMMIT: list[str] = []  # keys whose handler's after-commit hook ran
+BATCHES: list[list[str]] = []  # the keys of each batch the batch handler was given
 
 
 def create_schemas() -> None:
@@ -91,8 +92,20 @@ class ProbeConsumer(DomainService):
         behaviour = BEHAVIOUR.get(key, "ok")
         if behaviour == "account-erased":  # refers to an account that no longer exists
             self.db.execute(text("INSERT INTO kit_probe_consumer.entries VALUES (404)"))
+        if behaviour == "slow":
+            eventlet.sleep(0.5)
         if behaviour == "fail" or (behaviour.startswith("fail-") and CALLS[key] <= int(behaviour[5:])):
             raise RuntimeError("probe failure")
+
+
+    @batch_event_handler("kit_probe", "probe.counted")
+    def on_counted(self, events):
+        keys = [event["data"]["key"] for event in events]
+        BATCHES.append(keys)
+        for key in keys:
+            self.db.execute(text("INSERT INTO kit_probe_consumer.notes (key) VALUES (:k)"), {"k": key})
+            if BEHAVIOUR.get(key) == "slow":
+                eventlet.sleep(0.5)
 
 
 class ProbeCaller(DomainService):

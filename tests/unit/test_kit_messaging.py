@@ -20,6 +20,7 @@ def probes(container_factory, migrated_database):
     probe.BEHAVIOUR.clear()
     probe.CALLS.clear()
     probe.AFTER_COMMIT.clear()
+    probe.BATCHES.clear()
     dead = f"{handler_queue_name('kit_probe', 'probe.happened', 'kit_probe_consumer', 'on_happened')}.dead"
     started = {}
     for cls in (probe.ProbeService, probe.ProbeConsumer, probe.ProbeCaller):
@@ -131,6 +132,33 @@ def test_an_event_about_an_erased_account_is_undone_and_not_retried(probes, oper
     assert dlq.summary([_dead_queue()])[_dead_queue()] == 0
 
 
+def test_events_that_wait_in_the_queue_are_handled_as_one_batch(probes):
+    probe.BEHAVIOUR["first"] = "slow"  # while it runs, the others queue up
+    publish = _raw_publisher()
+    keys = ["first"] + [f"k{n:02d}" for n in range(20)]
+    for key in keys:
+        publish(envelope("probe.counted", "kit_probe", {"key": key}, None), routing_key="probe.counted")
+    wait_until(lambda: len(probe.notes("kit_probe_consumer")) == len(keys), timeout=10)
+    assert sorted(probe.notes("kit_probe_consumer")) == sorted(keys)
+    assert [key for batch in probe.BATCHES for key in batch] == keys  # queue order, each once
+    assert len(probe.BATCHES) < len(keys) / 2
+
+
+def test_a_bad_event_in_a_batch_is_retried_alone_and_the_rest_go_through(probes):
+    probe.BEHAVIOUR["first"] = "slow"
+    probe.BEHAVIOUR["bad"] = "fail"
+    publish = _raw_publisher()
+    keys = ["first", "a", "b", "bad", "c", "d"]
+    for key in keys:
+        publish(envelope("probe.happened", "kit_probe", {"key": key}, None))
+    wait_until(lambda: dlq.summary([_dead_queue()])[_dead_queue()] == 1, timeout=10)
+    assert probe.notes("kit_probe_consumer") == ["a", "b", "c", "d", "first"]
+    assert dlq.peek(_dead_queue())[0]["error"] == "RuntimeError"
+    # Once in the failed batch, once alone, then three retries.
+    assert probe.CALLS["bad"] == 5
+    assert all(probe.CALLS[key] in (1, 2) for key in ("a", "b", "c", "d"))
+
+
 def test_a_failing_handler_is_retried_with_backoff(probes, operator_rpc):
     probe.BEHAVIOUR["flaky"] = "fail-2"  # fails twice, then succeeds
     started = time.monotonic()
@@ -210,8 +238,8 @@ def _raw_publisher(credential=True):
     publisher = Publisher(amqp_uri(), use_confirms=True, serializer="json")
     headers = {service_auth.HEADER: service_auth.credential_for("kit_probe")} if credential else {}
 
-    def publish(event):
+    def publish(event, routing_key="probe.happened"):
         publisher.publish(event, exchange=Exchange("kit_probe.events", type="topic", durable=True),
-                          routing_key="probe.happened", headers=headers, mandatory=True)
+                          routing_key=routing_key, headers=headers, mandatory=True)
 
     return publish
