@@ -87,6 +87,7 @@ PRUNE_EVERY_SECONDS = 600
 BROKER_DOWN = (OSError, AmqpConnectionError, KombuOperationalError)
 ERROR_HEADER = "x-sanctum-error"
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000, 120000, 600000)
+BUSY_WITHIN_SECONDS = 0.1
 
 
 # --- tables every event-using schema carries ---------------------------------
@@ -486,10 +487,16 @@ class EventHandler(NamekoEventHandler):
             self._wakeup.put_nowait(None)
 
     def _run_batches(self):
+        window = float(config.get("EVENT_BATCH_WINDOW_MS") or 0) / 1000
+        last_batch = 0.0
         while True:
             self._wakeup.get()
-            eventlet.sleep(0)  # let the consumer take in what else is already on the wire
+            # Busy (a batch ran a moment ago): give the batch a few ms to fill, so
+            # one transaction carries several events. Idle: go at once.
+            busy = time.monotonic() - last_batch < BUSY_WITHIN_SECONDS
+            eventlet.sleep(window if busy else 0)
             while self._arrived:
+                last_batch = time.monotonic()
                 batch = [self._arrived.popleft()
                          for _ in range(min(self.max_batch, len(self._arrived)))]
                 self._handle(batch)
