@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import PatchSchema, RequestSchema, Trimmed
-from services.mood_tracking.logic import STATES
+from services.mood_tracking.scale import STATES
 
 LEVEL = validate.Range(min=-4, max=4)
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)

@@ -87,6 +87,7 @@ class KitSession(Session):
         self.schema = schema
         self.finished = False
         self._after_commit: list = []
+        self._alone = False
 
     def on_commit(self, callback) -> None:
         """Run ``callback()`` once this worker's transaction has committed."""
@@ -96,6 +97,22 @@ class KitSession(Session):
         # What was to follow a commit must not follow the one after a rollback.
         self._after_commit.clear()
         super().rollback()
+
+    def execute_alone(self, statement, params: dict | None = None):
+        """Run ``statement`` as the worker's whole unit of work, committed on its
+        own: no BEGIN and COMMIT round trips. For a write done by one statement
+        (a SQL function), which is atomic by itself. It must be the worker's
+        first and only statement; after-commit hooks run as usual."""
+        if self.in_transaction():
+            raise RuntimeError("execute_alone must be the worker's first and only statement")
+        self._alone = True
+        connection = self.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return connection.execute(statement, params)
+
+    def execute(self, *args, **kwargs):
+        if self._alone:
+            raise RuntimeError("this worker's unit of work was one statement (execute_alone)")
+        return super().execute(*args, **kwargs)
 
     def claim_events(self, event_ids: list[str], consumer: str) -> set[str]:
         """Record that ``consumer`` handled these events; return those it had not.

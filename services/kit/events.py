@@ -374,17 +374,26 @@ class Dispatch:
         self._worker_ctx = worker_ctx
 
     def dispatch(self, event_type: str, data: dict, subject_id: str | None = None) -> str:
+        row = self.new_row(event_type, data, subject_id)
+        self._session().execute(_outbox_insert(self._table), row)
+        self.written(row)
+        return row["event_id"]
+
+    def new_row(self, event_type: str, data: dict | None, subject_id: str | None = None) -> dict:
+        """An outbox row. ``dispatch`` inserts it; a write done in one SQL statement
+        inserts it itself (filling in its data) and then calls ``written``."""
         event = envelope(event_type, self.service_name, data, subject_id)
-        row = {
+        return {
             "event_id": event["event_id"],
             "event_type": event_type,
             "payload": event,
             "headers": {"nameko.call_id_stack": self._worker_ctx.call_id_stack},
+            "subject_id": subject_id,
         }
-        session = self._session()
-        session.execute(_outbox_insert(self._table), {**row, "subject_id": subject_id})
-        session.on_commit(lambda: self._relay.hand_over([row]))
-        return event["event_id"]
+
+    def written(self, row: dict) -> None:
+        """``row`` is in the outbox: the relay publishes it once the worker commits."""
+        self._session().on_commit(lambda: self._relay.hand_over([row]))
 
     def erase_subject(self, subject_id: str) -> None:
         """Forget every outbox row about a user (account erasure)."""

@@ -30,9 +30,10 @@ class MoodTrackingService(DomainService):
 
     @rpc
     def log_shift(self, user_id: str, data: dict, request_id: str) -> dict:
-        shift, facts = shifts.create(self.db, user_id, data, request_id)
-        if facts is not None:  # None: a repeat of a request already done
-            self.events.dispatch("mood.shift.logged", facts, subject_id=user_id)
+        event = self.events.new_row("mood.shift.logged", None, subject_id=user_id)
+        shift, payload = shifts.create(self.db, user_id, data, request_id, event)
+        if payload is not None:  # None: a repeat of a request already done
+            self.events.written({**event, "payload": payload})
             self._after_write(user_id)
         return shift
 

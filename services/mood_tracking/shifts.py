@@ -9,36 +9,18 @@ import base64
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Date,
-    DateTime,
-    Text,
-    bindparam,
-    cast,
-    delete,
-    func,
-    literal,
-    or_,
-    select,
-    tuple_,
-)
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy import DateTime, bindparam, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import Session
 
+from services.kit.db import KitSession
 from services.kit.errors import ValidationFailed
 from services.kit.records import get_owned, is_uuid, plain, utcnow
-from services.mood_tracking import logic
 from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay, UserSettings
+from services.mood_tracking.scale import SEVERITY_LABELS
 
-SHIFTS = MoodShift.__table__
-BASELINES = DailyBaseline.__table__
-CYCLING = RapidCyclingDay.__table__
-SETTINGS = UserSettings.__table__
-EDITABLE = ("occurred_at", "previous_level", "previous_mixed", "previous_state", "current_level",
-            "current_mixed", "current_state", "intensity", "triggers", "note", "sleep_hours")
 BASELINE_FIELDS = ("day", "peak_elevation", "peak_depression", "irritability", "anxiety",
                    "mixed", "sleep_hours", "shift_count")
-
 
 
 # --- shapes ----------------------------------------------------------------------
@@ -79,8 +61,8 @@ def shift_dict(row) -> dict:
 
 def baseline_dict(row) -> dict:
     values = {name: plain(getattr(row, name)) for name in BASELINE_FIELDS}
-    values["irritability"] = logic.SEVERITY_LABELS[row.irritability]
-    values["anxiety"] = logic.SEVERITY_LABELS[row.anxiety]
+    values["irritability"] = SEVERITY_LABELS[row.irritability]
+    values["anxiety"] = SEVERITY_LABELS[row.anxiety]
     return values
 
 
@@ -102,87 +84,23 @@ def save_timezone(db: Session, user_id: str, name: str, changed_at: datetime) ->
 
 
 # --- derived per-day records ---------------------------------------------------------
+# Worked out by SQL functions (migration 0005), where the shifts are: logging a
+# shift is then one statement, and corrections reuse the same definitions.
 
-ROWS_FOR_ANALYSIS = (
-    select(SHIFTS.c.shift_id, SHIFTS.c.occurred_at, SHIFTS.c.local_date, SHIFTS.c.previous_level,
-           SHIFTS.c.current_level, SHIFTS.c.current_mixed, SHIFTS.c.current_state,
-           SHIFTS.c.intensity, SHIFTS.c.sleep_hours)
-    .where(SHIFTS.c.user_id == bindparam("user_id"),
-           or_(SHIFTS.c.occurred_at >= bindparam("since"), SHIFTS.c.local_date == bindparam("day")))
-)
+REFRESH_DAY = text("SELECT mood_tracking.refresh_day(:user_id, :day)")
+REFRESH_DAY_AND_FACTS = text(
+    "SELECT mood_tracking.shift_facts(:shift_id, mood_tracking.refresh_day(:user_id, :day))")
 
 
-def _rows_for_analysis(db: Session, user_id: str, since: datetime, day: date):
-    """The shifts of the 24 h before ``since`` onwards, and every shift of ``day``."""
-    return db.execute(ROWS_FOR_ANALYSIS, {"user_id": user_id, "since": since, "day": day}).all()
+def refresh_day(db: Session, user_id: str, day: date) -> None:
+    """Recompute one day's baseline and rapid-cycling record."""
+    db.execute(REFRESH_DAY, {"user_id": user_id, "day": day})
 
 
-def _day_rows(db: Session, user_id: str, day: date):
-    return db.execute(
-        select(SHIFTS.c.occurred_at, SHIFTS.c.previous_level, SHIFTS.c.current_level,
-               SHIFTS.c.current_mixed, SHIFTS.c.current_state, SHIFTS.c.intensity,
-               SHIFTS.c.sleep_hours)
-        .where(SHIFTS.c.user_id == user_id, SHIFTS.c.local_date == day)
-    ).all()
-
-
-def _upsert(table, key: tuple[str, ...], columns: tuple[str, ...], **also):
-    statement = insert(table).values({name: bindparam(name) for name in key + columns})
-    return statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={**{name: statement.excluded[name] for name in columns}, **also},
-    )
-
-
-UPSERT_BASELINE = _upsert(BASELINES, ("user_id", "day"), (
-    "peak_elevation", "peak_depression", "irritability", "anxiety", "mixed", "sleep_hours",
-    "shift_count"), updated_at=func.now())
-UPSERT_CYCLING = _upsert(CYCLING, ("user_id", "day"), ("crossings",))
-
-
-def refresh_day(db: Session, user_id: str, day: date, rows=None, grew: bool = False) -> int:
-    """Recompute one day's baseline and rapid-cycling record; return its crossings.
-
-    ``grew``: the day only gained a shift, and adding a point never removes a
-    crossing, so a day below the threshold cannot have a record to delete.
-    """
-    rows = _day_rows(db, user_id, day) if rows is None else rows
-    this_day = (BASELINES.c.user_id == user_id) & (BASELINES.c.day == day)
-    cycling_day = (CYCLING.c.user_id == user_id) & (CYCLING.c.day == day)
-    if not rows:
-        db.execute(delete(BASELINES).where(this_day))
-        db.execute(delete(CYCLING).where(cycling_day))
-        return 0
-    db.execute(UPSERT_BASELINE, {"user_id": user_id, "day": day, **logic.day_summary(rows)})
-    crossings = logic.polarity_crossings(rows)
-    if crossings >= logic.RAPID_CYCLING_CROSSINGS:
-        db.execute(UPSERT_CYCLING, {"user_id": user_id, "day": day, "crossings": crossings})
-    elif not grew:
-        db.execute(delete(CYCLING).where(cycling_day))
-    return crossings
-
-
-def analysis_facts(db: Session, user_id: str, shift, grew: bool = False) -> dict:
-    """Refresh the shift's day; return what pattern analysis needs to know of it.
-
-    Computed here, where the data is, in the writing transaction: the event
-    then carries facts, and pattern analysis never has to read mood data back.
-    """
-    rows = _rows_for_analysis(db, user_id, shift.occurred_at - timedelta(hours=24), shift.local_date)
-    crossings = refresh_day(db, user_id, shift.local_date,
-                            [r for r in rows if r.local_date == shift.local_date], grew=grew)
-    return {
-        "shift_id": shift.shift_id,
-        "user_id": user_id,
-        "occurred_at": shift.occurred_at.isoformat(),
-        "local_date": shift.local_date.isoformat(),
-        "previous_level": shift.previous_level,
-        "current_level": shift.current_level,
-        "current_mixed": shift.current_mixed,
-        "drop_24h": logic.drop_within_24h(shift, [r for r in rows if r.shift_id != shift.shift_id]),
-        "crossings_today": crossings,
-        "rapid_cycling_today": crossings >= logic.RAPID_CYCLING_CROSSINGS,
-    }
+def refresh_day_and_facts(db: Session, user_id: str, shift) -> dict:
+    """Refresh the shift's day; return what pattern analysis needs to know of it."""
+    return db.execute(REFRESH_DAY_AND_FACTS, {
+        "shift_id": shift.shift_id, "user_id": user_id, "day": shift.local_date}).scalar_one()
 
 
 # --- writes ----------------------------------------------------------------------------
@@ -192,57 +110,38 @@ def _validate_time(occurred_at: datetime) -> None:
         raise ValidationFailed(fields={"timestamp": ["Cannot be in the future."]})
 
 
-SHIFT_COLUMNS = ("previous_level", "previous_mixed", "previous_state", "current_level",
-                 "current_mixed", "current_state", "intensity", "triggers", "note", "sleep_hours")
-
-
-def _typed(name: str):
-    return bindparam(name, type_=SHIFTS.c[name].type)
-
-
-# Taken in the INSERT itself, so the later reads (a statement with a fresh
-# snapshot, after the lock) see every shift another write of this user committed.
-LOCK_USER = func.pg_advisory_xact_lock(func.hashtextextended(_typed("user_id").cast(Text), 0))
-# Built once: the hot path only binds values (no statement building, no cache-key work).
-INSERT_SHIFT = (
-    insert(SHIFTS)
-    .from_select(
-        ["user_id", "request_id", "occurred_at", "local_date", *SHIFT_COLUMNS],
-        select(
-            _typed("user_id"), _typed("request_id"), _typed("occurred_at"),
-            # The calendar day in the user's time zone, worked out inside the INSERT.
-            cast(func.timezone(
-                func.coalesce(select(SETTINGS.c.timezone)
-                              .where(SETTINGS.c.user_id == _typed("user_id")).scalar_subquery(), "UTC"),
-                _typed("occurred_at")), Date),
-            *(_typed(name) for name in SHIFT_COLUMNS),
-        ).select_from(select(LOCK_USER.label("locked")).subquery("user_lock")),
-    )
-    .on_conflict_do_nothing(index_elements=["user_id", "request_id"])
-    .returning(*SHIFTS.c)
-)
-SHIFT_BY_REQUEST = select(SHIFTS).where(SHIFTS.c.user_id == bindparam("user_id"),
-                                        SHIFTS.c.request_id == bindparam("request_id"))
+LOG_SHIFT = text(
+    "SELECT * FROM mood_tracking.log_shift(CAST(:user_id AS uuid), :request_id, "
+    "CAST(:occurred_at AS timestamptz), CAST(:previous_level AS smallint), "
+    "CAST(:previous_mixed AS boolean), :previous_state, CAST(:current_level AS smallint), "
+    "CAST(:current_mixed AS boolean), :current_state, CAST(:intensity AS smallint), "
+    "CAST(:triggers AS text[]), :note, CAST(:sleep_hours AS numeric), :event, :event_headers)"
+).bindparams(bindparam("event", type_=JSONB), bindparam("event_headers", type_=JSONB))
+# The same lock log_shift takes, for corrections and deletions.
+LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:user_id AS text), 0))")
 
 
 def lock_user(db: Session, user_id: str) -> None:
     """Serialise one user's writes: each recomputes days from the shifts it can
     see, and two at once would each miss the other's (a lost update)."""
-    db.execute(select(LOCK_USER), {"user_id": user_id})
+    db.execute(LOCK_USER, {"user_id": user_id})
 
 
-def create(db: Session, user_id: str, data: dict, request_id: str) -> tuple[dict, dict | None]:
-    """Insert the shift; a request id seen before returns that shift and no facts."""
+def create(db: KitSession, user_id: str, data: dict, request_id: str,
+           event: dict) -> tuple[dict, dict | None]:
+    """Log the shift and its ``event`` (an outbox row, its data filled in by SQL),
+    in one statement; return the shift and the event's payload. A request id
+    seen before returns that shift and no payload."""
     columns = {"previous_mixed": False, "current_mixed": False, "previous_state": None,
                "current_state": None, "triggers": [], "note": None, "sleep_hours": None,
                **columns_from_request(data)}
     columns.setdefault("occurred_at", utcnow())
     _validate_time(columns["occurred_at"])
-    params = {"user_id": user_id, "request_id": request_id, **columns}
-    shift = db.execute(INSERT_SHIFT, params).one_or_none()  # takes the user's lock first
-    if shift is None:
-        return shift_dict(db.execute(SHIFT_BY_REQUEST, params).one()), None
-    return shift_dict(shift), analysis_facts(db, user_id, shift, grew=True)
+    row = db.execute_alone(LOG_SHIFT, {
+        "user_id": user_id, "request_id": request_id, **columns,
+        "event": event["payload"], "event_headers": event["headers"],
+    }).one()
+    return shift_dict(row), row.event
 
 
 def update(db: Session, user_id: str, shift_id: str, changes: dict) -> tuple[dict, dict]:
@@ -258,8 +157,7 @@ def update(db: Session, user_id: str, shift_id: str, changes: dict) -> tuple[dic
     db.flush()
     if record.local_date != old_day:
         refresh_day(db, user_id, old_day)
-    facts = analysis_facts(db, user_id, record)
-    return shift_dict(record), facts
+    return shift_dict(record), refresh_day_and_facts(db, user_id, record)
 
 
 def remove(db: Session, user_id: str, shift_id: str) -> None:

@@ -1,0 +1,19 @@
+"""The mood scale's vocabulary.
+
+Scale: NIMH Life Chart Method, -4 (severe depression) .. 0 (euthymic) .. +4
+(severe elevation), with a mixed flag beside the number (../shared/domain.md).
+What the shifts of a day mean (baselines, polarity crossings, the 24-hour
+drop) is worked out in SQL, where the shifts are: migration 0005.
+"""
+
+# Named states a shift may carry beside its level. Irritable (irritable,
+# agitated, angry) and anxious (anxious, restless, overwhelmed) states feed the
+# daily baseline's irritability and anxiety.
+STATES = (
+    "calm", "content", "happy", "energetic", "elevated", "euphoric",
+    "irritable", "agitated", "angry", "anxious", "restless", "overwhelmed",
+    "sad", "low", "numb", "empty", "tired",
+)
+# The baseline's irritability and anxiety: the day's peak intensity among
+# those states, as eMoods' none / mild (1-3) / moderate (4-7) / severe (8-10).
+SEVERITY_LABELS = ("none", "mild", "moderate", "severe")
