@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request, Response
 
+from gateway.revocations import RevokedSessions
 from services.kit import config, service_auth, tokens
 from services.kit.errors import (
     RateLimited,
@@ -38,7 +39,6 @@ from services.kit.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from services.kit.redis import RedisError
 from services.kit.redis import client as redis_client
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,13 @@ class TokenCheck(SharedExtension):
 
     def setup(self):
         self.verifier = tokens.TokenVerifier()
-        self.redis = redis_client()
+        self.revoked = RevokedSessions(redis_client())
+
+    def start(self):
+        self.container.spawn_managed_thread(self.revoked.run, identifier="revocation_feed")
+
+    def stop(self):
+        self.revoked.stop()
 
     def identify(self, request: Request) -> Identity:
         header = request.headers.get("Authorization", "")
@@ -140,18 +146,9 @@ class TokenCheck(SharedExtension):
             claims = self.verifier.claims(token.strip())
         except tokens.InvalidToken:
             raise Unauthenticated("The access token is invalid or expired.") from None
-        if self._revoked(claims["sid"]):
+        if self.revoked.is_revoked(claims["sid"]):
             raise Unauthenticated("This session has ended; log in again.")
         return Identity(user_id=claims["sub"], session_id=claims["sid"])
-
-    def _revoked(self, session_id: str) -> bool:
-        try:
-            return bool(self.redis.exists(tokens.revoked_session_key(session_id)))
-        except RedisError:
-            # Availability over strictness: a person in crisis must still reach
-            # the API. Tokens live at most 15 minutes; refresh is checked in PostgreSQL.
-            log.warning("revocation list unavailable (Redis); token accepted on signature")
-            return False
 
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")

@@ -142,11 +142,35 @@ class Bench:
         body = json.dumps({"previous": {"level": 0}, "current": {"level": 1, "state": "calm"},
                            "intensity": 3, "triggers": ["work"], "sleep_hours": 7})
         post = run_wrk(self.base, "/api/v1/mood/shift", seconds, connections, "POST", body, tokens)
+        post["settled_s"], post["behind"] = self.settle()
         for token in tokens:  # warm the cache: the GET below measures cached reads
             requests.get(f"{self.base}/api/v1/mood/shifts", headers={"Authorization": f"Bearer {token}"})
         cached_get = run_wrk(self.base, "/api/v1/mood/shifts?limit=20", seconds, connections,
                              tokens=tokens)
         return {"bare": bare, "post": post, "get": cached_get}
+
+    def settle(self, timeout: float = 120) -> tuple[float, int]:
+        """Wait until pattern analysis has caught up with every logged shift, so the
+        next scenario is measured alone; return how long that took, and how many
+        shifts it was behind when the load stopped."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(os.environ["DATABASE_URL"])
+        started = time.monotonic()
+        first = None
+        try:
+            while time.monotonic() - started < timeout:
+                with engine.connect() as conn:
+                    behind = conn.execute(text(
+                        "SELECT (SELECT count(*) FROM mood_tracking.mood_shifts)"
+                        " - (SELECT count(*) FROM pattern_analysis.pattern_analyses)")).scalar()
+                first = behind if first is None else first
+                if behind <= 0:
+                    return time.monotonic() - started, first
+                time.sleep(0.1)
+            raise TimeoutError(f"pattern analysis still {behind} shifts behind")
+        finally:
+            engine.dispose()
 
     def crisis_latency(self) -> list[float]:
         """From the 201 of a crisis-level shift to the SMTP server holding the email."""
@@ -189,6 +213,9 @@ def report(results: dict, latencies: list[float], memory: dict, args) -> None:
         mark = "" if target is None else ("  ok" if ratio >= target else f"  below {target}")
         print(f"{label:<36}{r['rps']:>9.0f}{ratio:>8.2f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
               f"{r['p99']:>9.1f}{r['errors']:>8}{mark}")
+    post = results["post"]
+    print(f"\nwhen the POST run ended, pattern analysis was {post['behind']} of "
+          f"{post['requests']} shifts behind; it caught up in {post['settled_s']:.1f} s")
     print(f"\ncrisis alert, 201 -> email at the SMTP server ({len(latencies)} crises, one at a time):")
     print(f"  p50 {percentile(latencies, 50):.1f} ms   p95 {percentile(latencies, 95):.1f} ms   "
           f"p99 {percentile(latencies, 99):.1f} ms   max {max(latencies):.1f} ms   "

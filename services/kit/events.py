@@ -30,18 +30,19 @@ import time
 import uuid
 from collections import deque
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import eventlet
 import eventlet.event
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.queue import Full, LightQueue
-from kombu import Connection, Producer, Queue
+from kombu import Connection, Queue, serialization
 from kombu.common import maybe_declare
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import config as nameko_config
 from nameko.amqp.consume import Consumer as AmqpConsumer
 from nameko.amqp.publish import Publisher as AmqpPublisher
-from nameko.amqp.publish import UndeliverableMessage, get_connection
+from nameko.amqp.publish import get_connection
 from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_AMQP_URI
 from nameko.events import SERVICE_POOL
 from nameko.events import EventHandler as NamekoEventHandler
@@ -230,35 +231,35 @@ class OutboxRelay:
     def _publish_handed_over(self) -> None:
         batch = [self._handed_over.popleft()
                  for _ in range(min(self.batch_size, len(self._handed_over)))]
+        try:
+            outcomes = self._publish(batch)
+        except BROKER_DOWN:
+            # Every row not yet confirmed stays pending in the table; the sweep has them.
+            self._handed_over.clear()
+            raise
         for row in batch:
-            try:
-                outcome = self._publish(row)
-            except BROKER_DOWN:
-                # Every row not yet out stays pending in the table; the sweep has them.
-                self._handed_over.clear()
-                raise
+            outcome = outcomes[row["event_id"]]
             if outcome in self._outcomes:
                 self._outcomes[outcome].append(row["event_id"])
 
-    def _publish(self, row) -> str:
-        """Publish one row: "published", "unroutable", or "failed" (retried by the
-        sweep). A broker that cannot be reached raises (the loop backs off)."""
-        try:
-            self.channel.publish(
-                row["payload"], exchange=self.exchange, routing_key=row["event_type"],
-                headers={**(row["headers"] or {}), **self._credential}, message_id=row["event_id"],
-            )
-        except UndeliverableMessage:
-            # Queues are declared at migrate time, so no route means no subscriber.
-            log.warning("event %s (%s) has no subscriber", row["event_id"], row["event_type"])
-            return "unroutable"
-        except BROKER_DOWN:
-            raise
-        except Exception as exc:
-            log.error("event %s (%s) could not be published (%s); the sweep retries it",
-                      row["event_id"], row["event_type"], type(exc).__name__)
-            return "failed"
-        return "published"
+    def _publish(self, rows: list[dict]) -> dict[str, str]:
+        """Publish rows together, confirmed by the broker: event id -> "published",
+        "unroutable", or "failed" (refused by the broker; the sweep retries it).
+        A broker that cannot be reached raises (the loop backs off)."""
+        outcomes = self.channel.publish_all(self.exchange, [
+            (row["event_id"], row["event_type"], row["payload"],
+             {**(row["headers"] or {}), **self._credential})
+            for row in rows
+        ])
+        for row in rows:
+            outcome = outcomes[row["event_id"]]
+            if outcome == "unroutable":
+                # Queues are declared at migrate time, so no route means no subscriber.
+                log.warning("event %s (%s) has no subscriber", row["event_id"], row["event_type"])
+            elif outcome == "failed":
+                log.error("event %s (%s) was refused by the broker; the sweep retries it",
+                          row["event_id"], row["event_type"])
+        return outcomes
 
     def mark_outcomes(self) -> None:
         """Record what went out, in one statement per outcome. Once out, a row
@@ -282,8 +283,9 @@ class OutboxRelay:
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            outcomes = self._publish([row._asdict() for row in rows]) if rows else {}
             for row in rows:
-                outcome = self._publish(row._asdict())
+                outcome = outcomes[row.event_id]
                 attempts = row.attempts + 1
                 if outcome == "failed":
                     delay = min(600, 2 ** attempts)
@@ -315,42 +317,80 @@ def _mark_statement(table: Table):
 class ConfirmedChannel:
     """One long-lived AMQP channel in confirm mode, for one green thread.
 
-    ``publish`` returns once the broker has taken the message (persistent,
-    mandatory routing); an unroutable message raises ``UndeliverableMessage``.
-    A broken connection is dropped and opened again on the next publish.
+    ``publish_all`` sends a batch of persistent messages with mandatory routing,
+    then waits once for the broker to confirm them all (a confirm per message,
+    waited for one at a time, would cap the relay at one broker round trip per
+    event). A broken connection is dropped and opened again on the next call.
     """
+
+    confirm_timeout = 10.0
 
     def __init__(self, uri: str):
         self.uri = uri
         self._connection = None
-        self._producer = None
+        self._channel = None
+        self._last_tag = 0  # the broker numbers a channel's messages 1, 2, ...
+        self._unconfirmed: dict[int, str] = {}  # delivery tag -> message id
         self._returned: set[str] = set()
+        self._outcomes: dict[str, str] = {}
 
-    def publish(self, payload, *, exchange, routing_key: str, headers: dict, message_id: str):
-        producer = self._producer or self._open(exchange)
+    def publish_all(self, exchange, messages: list[tuple[str, str, dict, dict]]) -> dict[str, str]:
+        """``messages``: (message id, routing key, payload, headers). Returns each
+        message id's outcome: "published", "unroutable" or "failed" (nacked)."""
         try:
-            producer.publish(payload, exchange=exchange, routing_key=routing_key, headers=headers,
-                             message_id=message_id, mandatory=True, delivery_mode=2,
-                             serializer="json", retry=False)
+            channel = self._channel or self._open(exchange)
+            for message_id, routing_key, payload, headers in messages:
+                content_type, encoding, body = serialization.dumps(payload, serializer="json")
+                message = channel.prepare_message(
+                    body, 0, content_type, encoding, headers,
+                    {"delivery_mode": 2, "message_id": message_id})
+                channel.basic_publish(message, exchange=exchange.name, routing_key=routing_key,
+                                      mandatory=True)
+                self._last_tag += 1
+                self._unconfirmed[self._last_tag] = message_id
+            deadline = time.monotonic() + self.confirm_timeout
+            while self._unconfirmed:
+                # A timeout (OSError) counts as the broker being down.
+                self._connection.drain_events(timeout=max(0.0, deadline - time.monotonic()))
         except BROKER_DOWN:
             self.close()
             raise
-        if message_id in self._returned:
-            self._returned.discard(message_id)
-            raise UndeliverableMessage()
+        outcomes, self._outcomes = self._outcomes, {}
+        return outcomes
 
     def _open(self, exchange):
-        self._connection = Connection(self.uri, transport_options={"confirm_publish": True})
-        self._producer = Producer(self._connection.channel(), on_return=self._on_return)
-        maybe_declare(exchange, self._producer.channel)
-        return self._producer
+        self.close()
+        self._connection = Connection(self.uri)
+        channel = self._connection.channel()
+        channel.events["basic_ack"].add(partial(self._settle, "published"))
+        channel.events["basic_nack"].add(partial(self._settle, "failed"))
+        channel.events["basic_return"].add(self._on_return)
+        channel.confirm_select()
+        maybe_declare(exchange, channel)
+        self._channel, self._last_tag = channel, 0
+        return channel
 
-    def _on_return(self, exception, exchange, routing_key, message):
-        # Called while the publish waits for its confirm (a return precedes the ack).
+    def _settle(self, outcome: str, delivery_tag: int, multiple: bool) -> None:
+        tags = [t for t in self._unconfirmed if t <= delivery_tag] if multiple else [delivery_tag]
+        for tag in tags:
+            message_id = self._unconfirmed.pop(tag, None)
+            if message_id is None:
+                continue
+            if message_id in self._returned:
+                self._returned.discard(message_id)
+                self._outcomes[message_id] = "unroutable"
+            else:
+                self._outcomes[message_id] = outcome
+
+    def _on_return(self, exception, exchange, routing_key, message) -> None:
+        # The broker returns an unroutable message before it confirms it.
         self._returned.add(message.properties.get("message_id"))
 
     def close(self) -> None:
-        connection, self._connection, self._producer = self._connection, None, None
+        connection, self._connection, self._channel = self._connection, None, None
+        self._unconfirmed.clear()
+        self._returned.clear()
+        self._outcomes.clear()
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.release()
@@ -497,17 +537,18 @@ class EventHandler(NamekoEventHandler):
 
     def _run_batches(self):
         window = float(config.get("EVENT_BATCH_WINDOW_MS") or 0) / 1000
-        last_batch = 0.0
+        last_batch, last_size = 0.0, 0
         while True:
             self._wakeup.get()
-            # Busy (a batch ran a moment ago): give the batch a few ms to fill, so
-            # one transaction carries several events. Idle: go at once.
-            busy = time.monotonic() - last_batch < BUSY_WITHIN_SECONDS
+            # Busy (events piled up behind the last batch, a moment ago): give this
+            # one a few ms to fill, so one transaction carries several events.
+            # Otherwise go at once: one event at a time pays no delay.
+            busy = last_size > 1 and time.monotonic() - last_batch < BUSY_WITHIN_SECONDS
             eventlet.sleep(window if busy else 0)
             while self._arrived:
-                last_batch = time.monotonic()
                 batch = [self._arrived.popleft()
                          for _ in range(min(self.max_batch, len(self._arrived)))]
+                last_batch, last_size = time.monotonic(), len(batch)
                 self._handle(batch)
 
     def _handle(self, batch: list) -> None:

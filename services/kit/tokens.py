@@ -46,8 +46,20 @@ def settings() -> TokenSettings:
     )
 
 
+# Revoking a session sets its key (until its last access token would expire)
+# and announces the id on this channel, so gateways need not ask per request.
+REVOCATIONS_CHANNEL = "auth:revocations"
+LEEWAY_SECONDS = 5
+VERIFIED_TOKENS_KEPT = 10_000
+
+
 def revoked_session_key(session_id: str) -> str:
     return f"auth:revoked-session:{session_id}"
+
+
+def revocation_ttl_seconds() -> int:
+    """How long a revoked session must be remembered: its tokens' lifetime, and a margin."""
+    return settings().ttl_seconds + 60
 
 
 def issue_access_token(user_id: str, session_id: str, now: float | None = None) -> tuple[str, int]:
@@ -75,15 +87,27 @@ class InvalidToken(Exception):
 
 
 class TokenVerifier:
-    """Verifies signature and claims; knows nothing about revocation storage."""
+    """Verifies signature and claims; knows nothing about revocation storage.
+
+    A token verified once is remembered (the key is the whole token, signature
+    included), so a client's next requests skip the signature check; expiry is
+    checked on every use all the same.
+    """
 
     def __init__(self):
         s = settings()
         self._settings = s
         # Parse the PEM once; PyJWT would otherwise parse it on every decode.
         self._key = load_pem_public_key(config.read_secret(s.public_key_file))
+        self._verified = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._decode)
 
     def claims(self, token: str) -> dict:
+        claims = self._verified(token)
+        if claims["exp"] + LEEWAY_SECONDS < time.time():
+            raise InvalidToken("ExpiredSignatureError")
+        return claims
+
+    def _decode(self, token: str) -> dict:
         try:
             return jwt.decode(
                 token,
@@ -92,7 +116,7 @@ class TokenVerifier:
                 audience=self._settings.audience,
                 issuer=self._settings.issuer,
                 options={"require": REQUIRED_CLAIMS},
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from None

@@ -31,10 +31,9 @@ def _lock_rules_statement():
 
 
 LOCK_RULES = _lock_rules_statement()
-RECORD_ANALYSIS = insert(ANALYSES).values(
-    {name: bindparam(name) for name in ("user_id", "source_event_id", "shift_id", "rules_fired",
-                                        "crisis_id")}
-).on_conflict_do_nothing()
+def record_analyses(records: list[dict]):
+    """One multi-row INSERT for a batch's analyses (not executemany: one statement)."""
+    return insert(ANALYSES).values(records).on_conflict_do_nothing()
 
 
 def lock_rules(db: Session, user_id: str):
@@ -78,7 +77,7 @@ def analyse_all(db: Session, events: list[dict]) -> list[dict]:
         })
         if crisis is not None:
             crises.append(crisis)
-    db.execute(RECORD_ANALYSIS, records)
+    db.execute(record_analyses(records))
     return crises
 
 

@@ -219,11 +219,12 @@ def revoke_sessions(db: Session, redis, user_id: str, session_ids: list[str] | N
     if not ids:
         return 0
     db.execute(update(LoginSession).where(LoginSession.session_id.in_(ids)).values(revoked_at=utcnow()))
-    ttl = tokens.settings().ttl_seconds + 60
+    ttl = tokens.revocation_ttl_seconds()
     try:
         pipe = redis.pipeline()
         for session_id in ids:
             pipe.set(tokens.revoked_session_key(session_id), 1, ex=ttl)
+            pipe.publish(tokens.REVOCATIONS_CHANNEL, session_id)
         pipe.execute()
     except RedisError:
         raise ServiceUnavailable("Could not end the session right now; try again.") from None
