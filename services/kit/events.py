@@ -38,7 +38,6 @@ from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.queue import Full, LightQueue
 from kombu import Connection, Queue, serialization
 from kombu.common import maybe_declare
-from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import config as nameko_config
 from nameko.amqp.consume import Consumer as AmqpConsumer
 from nameko.amqp.publish import Publisher as AmqpPublisher
@@ -74,6 +73,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import config, service_auth
+from services.kit.amqp import BROKER_DOWN
 from services.kit.db import database_of, finish_transactions
 from services.kit.errors import ServiceAuthFailed
 from services.kit.loops import WakeableLoop
@@ -84,8 +84,6 @@ log = logging.getLogger(__name__)
 ATTEMPT_HEADER = "x-sanctum-attempt"
 OUTBOX_RETENTION_DAYS = 7
 PRUNE_EVERY_SECONDS = 600
-# The broker itself is unreachable: stop the batch and back off, keep every row pending.
-BROKER_DOWN = (OSError, AmqpConnectionError, KombuOperationalError)
 ERROR_HEADER = "x-sanctum-error"
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000, 120000, 600000)
 BUSY_WITHIN_SECONDS = 0.1

@@ -13,10 +13,11 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import MalformedRequest
 from nameko.messaging import decode_from_headers
-from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
+from nameko.rpc import ReplyListener, Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 
 from services.kit import config, service_auth
+from services.kit.amqp import SharedProducer
 from services.kit.db import finish_transactions, spawn_worker_or_requeue
 from services.kit.errors import SanctumError, ServiceUnavailable
 
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class _UnconfirmedPublisher(Publisher):
-    """RPC requests and replies go out without waiting for a broker confirm.
+    """RPC requests and replies go out without waiting for a broker confirm, on
+    the process's one shared channel.
 
     A lost request or reply only makes the caller time out (503, and the client
     retries with the same idempotency key); the reply itself is the confirmation
@@ -33,11 +35,21 @@ class _UnconfirmedPublisher(Publisher):
     migrate time, and a call to one nobody consumes times out like a dead service.
     """
 
-    use_confirms = False
-
     def publish(self, payload, **kwargs):
-        kwargs["mandatory"] = False
-        return super().publish(payload, **kwargs)
+        options = {**self.publish_kwargs, **kwargs}
+        headers = {**options.pop("headers", {}), **options.pop("extra_headers", {})}
+        for unused in ("mandatory", "use_confirms", "transport_options", "retry",
+                       "retry_policy", "declare"):
+            options.pop(unused, None)
+        SharedProducer.of(self.amqp_uri).publish(
+            payload, headers=headers,
+            delivery_mode=options.pop("delivery_mode", self.delivery_mode),
+            priority=options.pop("priority", self.priority),
+            expiration=options.pop("expiration", self.expiration),
+            serializer=options.pop("serializer", self.serializer),
+            compression=options.pop("compression", self.compression),
+            **options,  # exchange, routing_key, reply_to, correlation_id
+        )
 
 
 class _Responder(Responder):
@@ -120,6 +132,14 @@ class _TimedProxy:
         )
 
 
+class _ReplyListener(ReplyListener):
+    """Replies are not acknowledged one by one: the reply queue is this process's
+    own, and a reply it cannot take is of no use to anyone else."""
+
+    def __init__(self, **consumer_options):
+        super().__init__(no_ack=True, **consumer_options)
+
+
 class RpcClient(ServiceRpc):
     """``ServiceRpc`` whose calls give up after ``timeout`` seconds.
 
@@ -128,6 +148,7 @@ class RpcClient(ServiceRpc):
     """
 
     publisher_cls = _UnconfirmedPublisher
+    reply_listener = _ReplyListener()
 
     def __init__(self, target_service: str, timeout: float | None = None, **options):
         self.timeout = float(
