@@ -24,46 +24,20 @@ LANGUAGE sql IMMUTABLE AS $$
 $$
 """
 
-POLARITY_CROSSINGS = """
-CREATE FUNCTION mood_tracking.polarity_crossings(p_user_id uuid, p_day date) RETURNS integer
-LANGUAGE plpgsql STABLE AS $$
--- Changes between the depressed and the elevated side over the day, in time
--- order. Each shift counts where it came from and where it went; euthymic (0)
--- is on neither side, so -2 -> 0 -> +1 is one crossing.
+REFRESH_DAY = """
+CREATE FUNCTION mood_tracking.refresh_day(p_user_id uuid, p_day date) RETURNS integer
+LANGUAGE plpgsql AS $$
+-- Recompute one day's baseline and rapid-cycling record from its shifts (the
+-- caller holds the user's lock); return the day's polarity crossings: changes
+-- between the depressed and the elevated side, in time order. Each shift counts
+-- where it came from and where it went; euthymic (0) is on neither side, so
+-- -2 -> 0 -> +1 is one crossing. Two or more make a rapid-cycling day: a pattern
+-- flag, never a diagnosis.
 DECLARE
     crossings integer := 0;
     side integer := 0;
     level_side integer;
     shift record;
-BEGIN
-    FOR shift IN
-        SELECT previous_level, current_level FROM mood_tracking.mood_shifts
-        WHERE user_id = p_user_id AND local_date = p_day
-        ORDER BY occurred_at, created_at
-    LOOP
-        FOREACH level_side IN ARRAY ARRAY[sign(shift.previous_level)::integer,
-                                          sign(shift.current_level)::integer] LOOP
-            IF level_side <> 0 AND level_side <> side THEN
-                IF side <> 0 THEN
-                    crossings := crossings + 1;
-                END IF;
-                side := level_side;
-            END IF;
-        END LOOP;
-    END LOOP;
-    RETURN crossings;
-END
-$$
-"""
-
-REFRESH_DAY = """
-CREATE FUNCTION mood_tracking.refresh_day(p_user_id uuid, p_day date) RETURNS integer
-LANGUAGE plpgsql AS $$
--- Recompute one day's baseline and rapid-cycling record from its shifts (the
--- caller holds the user's lock); return the day's polarity crossings. Rapid
--- cycling is a day with two or more: a pattern flag, never a diagnosis.
-DECLARE
-    crossings integer;
 BEGIN
     INSERT INTO mood_tracking.daily_baselines
         (user_id, day, peak_elevation, peak_depression, irritability, anxiety, mixed,
@@ -91,7 +65,23 @@ BEGIN
         DELETE FROM mood_tracking.rapid_cycling_days WHERE user_id = p_user_id AND day = p_day;
         RETURN 0;
     END IF;
-    crossings := mood_tracking.polarity_crossings(p_user_id, p_day);
+
+    FOR shift IN
+        SELECT previous_level, current_level FROM mood_tracking.mood_shifts
+        WHERE user_id = p_user_id AND local_date = p_day
+        ORDER BY occurred_at, created_at
+    LOOP
+        FOREACH level_side IN ARRAY ARRAY[sign(shift.previous_level)::integer,
+                                          sign(shift.current_level)::integer] LOOP
+            IF level_side <> 0 AND level_side <> side THEN
+                IF side <> 0 THEN
+                    crossings := crossings + 1;
+                END IF;
+                side := level_side;
+            END IF;
+        END LOOP;
+    END LOOP;
+
     IF crossings >= 2 THEN
         INSERT INTO mood_tracking.rapid_cycling_days (user_id, day, crossings)
         VALUES (p_user_id, p_day, crossings)
@@ -106,24 +96,27 @@ $$
 
 SHIFT_FACTS = """
 CREATE FUNCTION mood_tracking.shift_facts(p_shift_id uuid, p_crossings integer) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    -- What pattern analysis needs to know of a shift, worked out where the data
-    -- is: the event carries facts, and pattern analysis never reads mood data.
-    -- drop_24h: how far the mood fell to this shift from its highest point in
-    -- the 24 hours before, this shift's own starting level included.
-    SELECT jsonb_build_object(
-        'shift_id', s.shift_id, 'user_id', s.user_id, 'occurred_at', s.occurred_at,
-        'local_date', s.local_date, 'previous_level', s.previous_level,
-        'current_level', s.current_level, 'current_mixed', s.current_mixed,
-        'drop_24h', GREATEST(0, GREATEST(s.previous_level, (
-            SELECT max(e.current_level) FROM mood_tracking.mood_shifts e
-            WHERE e.user_id = s.user_id AND e.shift_id <> s.shift_id
-              AND e.occurred_at BETWEEN s.occurred_at - interval '24 hours' AND s.occurred_at
-        )) - s.current_level),
-        'crossings_today', p_crossings,
-        'rapid_cycling_today', p_crossings >= 2)
-    FROM mood_tracking.mood_shifts s
-    WHERE s.shift_id = p_shift_id
+LANGUAGE plpgsql STABLE AS $$
+-- What pattern analysis needs to know of a shift, worked out where the data
+-- is: the event carries facts, and pattern analysis never reads mood data.
+-- drop_24h: how far the mood fell to this shift from its highest point in
+-- the 24 hours before, this shift's own starting level included.
+BEGIN
+    RETURN (
+        SELECT jsonb_build_object(
+            'shift_id', s.shift_id, 'user_id', s.user_id, 'occurred_at', s.occurred_at,
+            'local_date', s.local_date, 'previous_level', s.previous_level,
+            'current_level', s.current_level, 'current_mixed', s.current_mixed,
+            'drop_24h', GREATEST(0, GREATEST(s.previous_level, (
+                SELECT max(e.current_level) FROM mood_tracking.mood_shifts e
+                WHERE e.user_id = s.user_id AND e.shift_id <> s.shift_id
+                  AND e.occurred_at BETWEEN s.occurred_at - interval '24 hours' AND s.occurred_at
+            )) - s.current_level),
+            'crossings_today', p_crossings,
+            'rapid_cycling_today', p_crossings >= 2)
+        FROM mood_tracking.mood_shifts s
+        WHERE s.shift_id = p_shift_id);
+END
 $$
 """
 
@@ -186,14 +179,14 @@ END
 $$
 """
 
-FUNCTIONS = ("severity(integer)", "polarity_crossings(uuid, date)", "refresh_day(uuid, date)",
+FUNCTIONS = ("severity(integer)", "refresh_day(uuid, date)",
              "shift_facts(uuid, integer)",
              "log_shift(uuid, text, timestamptz, smallint, boolean, text, smallint, boolean, text,"
              " smallint, text[], text, numeric, jsonb, jsonb)")
 
 
 def upgrade() -> None:
-    for source in (SEVERITY, POLARITY_CROSSINGS, REFRESH_DAY, SHIFT_FACTS, LOG_SHIFT):
+    for source in (SEVERITY, REFRESH_DAY, SHIFT_FACTS, LOG_SHIFT):
         op.execute(source)
 
 
