@@ -185,6 +185,8 @@ class OutboxRelay:
 
     batch_size = 200
     mark_every_seconds = 0.2
+    fill_seconds = 0.005
+    steady_within = 0.02
 
     def __init__(self, service_name: str, table: Table, engine):
         self.service_name = service_name
@@ -196,7 +198,8 @@ class OutboxRelay:
         self._credential = {service_auth.HEADER: service_auth.credential_for(service_name)}
         self._handed_over: deque[dict] = deque()
         self._outcomes: dict[str, list[str]] = {"published": [], "unroutable": []}
-        self._next_mark = self._next_sweep = self._next_prune = 0.0
+        self._next_mark = self._next_sweep = self._next_prune = self._last_publish = 0.0
+        self._last_batch = 0
         self.loop = WakeableLoop(f"outbox relay ({service_name})", self.step)
 
     def hand_over(self, rows: list[dict]) -> None:
@@ -207,7 +210,13 @@ class OutboxRelay:
     def step(self) -> bool:
         now = time.monotonic()
         if self._handed_over:
-            self._publish_handed_over()
+            since_last = now - self._last_publish
+            if since_last < self.steady_within or (self._last_batch > 1 and since_last < BUSY_WITHIN_SECONDS):
+                # Busy (events in quick succession, or piling up): a few ms more and
+                # one confirm wait covers several events. Otherwise publish at once.
+                eventlet.sleep(self.fill_seconds)
+            self._last_publish = time.monotonic()
+            self._last_batch = self._publish_handed_over()
         if now >= self._next_mark:
             self.mark_outcomes()
             self._next_mark = now + self.mark_every_seconds
@@ -226,7 +235,7 @@ class OutboxRelay:
             self.mark_outcomes()
         self.channel.close()
 
-    def _publish_handed_over(self) -> None:
+    def _publish_handed_over(self) -> int:
         batch = [self._handed_over.popleft()
                  for _ in range(min(self.batch_size, len(self._handed_over)))]
         try:
@@ -239,6 +248,7 @@ class OutboxRelay:
             outcome = outcomes[row["event_id"]]
             if outcome in self._outcomes:
                 self._outcomes[outcome].append(row["event_id"])
+        return len(batch)
 
     def _publish(self, rows: list[dict]) -> dict[str, str]:
         """Publish rows together, confirmed by the broker: event id -> "published",

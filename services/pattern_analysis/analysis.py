@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import any_, bindparam, cast, func, select, update
+from sqlalchemy import any_, bindparam, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.orm import Session
 
@@ -31,9 +32,16 @@ def _lock_rules_statement():
 
 
 LOCK_RULES = _lock_rules_statement()
-def record_analyses(records: list[dict]):
-    """One multi-row INSERT for a batch's analyses (not executemany: one statement)."""
-    return insert(ANALYSES).values(records).on_conflict_do_nothing()
+# A batch's analyses in one statement with one parameter (the rows as JSON), so
+# the statement is the same whatever the batch size.
+RECORD_ANALYSES = text(
+    "INSERT INTO pattern_analysis.pattern_analyses"
+    " (analysis_id, user_id, source_event_id, shift_id, rules_fired, crisis_id)"
+    " SELECT gen_random_uuid(), user_id, source_event_id, shift_id, rules_fired, crisis_id"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS analysis(user_id uuid,"
+    " source_event_id uuid, shift_id uuid, rules_fired text[], crisis_id uuid)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 def lock_rules(db: Session, user_id: str):
@@ -77,7 +85,7 @@ def analyse_all(db: Session, events: list[dict]) -> list[dict]:
         })
         if crisis is not None:
             crises.append(crisis)
-    db.execute(record_analyses(records))
+    db.execute(RECORD_ANALYSES, {"rows": json.dumps(records)})
     return crises
 
 
