@@ -16,12 +16,14 @@ import time
 import eventlet
 
 from services.kit import tokens
-from services.kit.redis import RedisError
+from services.kit.redis import RedisConnectionError, RedisError
 
 log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 1.0
 PURGE_EVERY_SECONDS = 60.0
+PING_EVERY_SECONDS = 5.0
+SILENT_FOR_SECONDS = 12.0
 
 
 class RevokedSessions:
@@ -57,21 +59,42 @@ class RevokedSessions:
         self._running = False
 
     def _follow(self) -> None:
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self.redis.pubsub()
         try:
-            pubsub.subscribe(tokens.REVOCATIONS_CHANNEL)  # first, so nothing falls in between
+            pubsub.subscribe(tokens.REVOCATIONS_CHANNEL)
+            self._await_subscription(pubsub)  # subscribed first, so nothing falls in between
             self._load_existing()
             self.in_sync = True
-            next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+            last_heard = next_ping = time.monotonic()
+            next_purge = last_heard + PURGE_EVERY_SECONDS
             while self._running:
                 message = pubsub.get_message(timeout=1.0)
+                now = time.monotonic()
                 if message is not None:
-                    self._remember(message["data"].decode(), tokens.revocation_ttl_seconds())
-                if time.monotonic() >= next_purge:
+                    last_heard = now
+                    if message["type"] == "message":
+                        self._remember(message["data"].decode(), tokens.revocation_ttl_seconds())
+                if now >= next_ping:
+                    # A connection can die without a word (a network partition): ask
+                    # for a sign of life, and give up on the feed if none comes.
+                    pubsub.ping("revocation-feed")
+                    next_ping = now + PING_EVERY_SECONDS
+                if now - last_heard > SILENT_FOR_SECONDS:
+                    raise RedisConnectionError("the revocation feed went silent")
+                if now >= next_purge:
                     self._purge()
-                    next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                    next_purge = now + PURGE_EVERY_SECONDS
         finally:
             pubsub.close()
+
+    @staticmethod
+    def _await_subscription(pubsub) -> None:
+        deadline = time.monotonic() + SILENT_FOR_SECONDS
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=1.0)
+            if message is not None and message["type"] == "subscribe":
+                return
+        raise RedisConnectionError("no subscription confirmed")
 
     def _load_existing(self) -> None:
         keys = list(self.redis.scan_iter(match=tokens.revoked_session_key("*"), count=1000))
@@ -82,8 +105,8 @@ class RevokedSessions:
             pipe.ttl(key)
         prefix = len(tokens.revoked_session_key(""))
         for key, ttl in zip(keys, pipe.execute(), strict=True):
-            if ttl > 0:
-                self._remember(key.decode()[prefix:], ttl)
+            if ttl != -2:  # -2: expired meanwhile; -1 (no expiry): revoked all the same
+                self._remember(key.decode()[prefix:], ttl if ttl > 0 else tokens.revocation_ttl_seconds())
 
     def _remember(self, session_id: str, ttl_seconds: float) -> None:
         self._expires[session_id] = time.monotonic() + ttl_seconds

@@ -88,6 +88,7 @@ class KitSession(Session):
         self.finished = False
         self._after_commit: list = []
         self._alone = False
+        self._committed_alone = False
 
     def on_commit(self, callback) -> None:
         """Run ``callback()`` once this worker's transaction has committed."""
@@ -107,12 +108,15 @@ class KitSession(Session):
             raise RuntimeError("execute_alone must be the worker's first and only statement")
         self._alone = True
         connection = self.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        return connection.execute(statement, params)
+        result = connection.execute(statement, params)
+        self._committed_alone = True
+        return result
 
-    def execute(self, *args, **kwargs):
+    def _execute_internal(self, *args, **kwargs):
+        # Under execute, scalar(s), get and ORM loads alike.
         if self._alone:
             raise RuntimeError("this worker's unit of work was one statement (execute_alone)")
-        return super().execute(*args, **kwargs)
+        return super()._execute_internal(*args, **kwargs)
 
     def claim_events(self, event_ids: list[str], consumer: str) -> set[str]:
         """Record that ``consumer`` handled these events; return those it had not.
@@ -131,7 +135,10 @@ class KitSession(Session):
             return exc_info
         self.finished = True
         if exc_info is not None:
+            # A statement run alone committed already: what follows it must still happen.
+            committed = list(self._after_commit) if self._committed_alone else []
             self.rollback()
+            self._run(committed)
             return exc_info
         try:
             self.commit()
@@ -139,12 +146,16 @@ class KitSession(Session):
             log.exception("commit failed")  # kit.logs withholds the database's detail text
             self.rollback()
             return sys.exc_info()
-        for callback in self._after_commit:
+        self._run(self._after_commit)
+        return None
+
+    @staticmethod
+    def _run(callbacks) -> None:
+        for callback in callbacks:
             try:
                 callback()
             except Exception:
                 log.exception("after-commit hook failed")
-        return None
 
 
 class Database(DependencyProvider):

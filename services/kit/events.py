@@ -360,7 +360,9 @@ class ConfirmedChannel:
             while self._unconfirmed:
                 # A timeout (OSError) counts as the broker being down.
                 self._connection.drain_events(timeout=max(0.0, deadline - time.monotonic()))
-        except BROKER_DOWN:
+        except Exception:
+            # Whatever broke (the connection, or the broker closing the channel), the
+            # confirm bookkeeping is void: start again on a new channel.
             self.close()
             raise
         outcomes, self._outcomes = self._outcomes, {}
@@ -621,6 +623,8 @@ def _handler(source_service: str, event_type: str, call, max_batch: int, fn):
     @functools.wraps(fn)
     def handle(self, events):
         consumer = f"{self.name}.{fn.__name__}"
+        # A redelivery can sit in the same batch as the first copy: keep the first.
+        events = list({event["event_id"]: event for event in reversed(events)}.values())[::-1]
         fresh = self.db.claim_events([event["event_id"] for event in events], consumer)
         skipped = [event["event_id"] for event in events if event["event_id"] not in fresh]
         if skipped:

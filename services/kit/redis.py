@@ -12,6 +12,7 @@ from nameko.extensions import DependencyProvider
 from services.kit import config
 
 RedisError = redis_lib.RedisError
+RedisConnectionError = redis_lib.ConnectionError
 
 
 @cache

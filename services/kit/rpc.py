@@ -13,7 +13,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import MalformedRequest
 from nameko.messaging import decode_from_headers
-from nameko.rpc import ReplyListener, Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
+from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 
 from services.kit import config, service_auth
@@ -132,14 +132,6 @@ class _TimedProxy:
         )
 
 
-class _ReplyListener(ReplyListener):
-    """Replies are not acknowledged one by one: the reply queue is this process's
-    own, and a reply it cannot take is of no use to anyone else."""
-
-    def __init__(self, **consumer_options):
-        super().__init__(no_ack=True, **consumer_options)
-
-
 class RpcClient(ServiceRpc):
     """``ServiceRpc`` whose calls give up after ``timeout`` seconds.
 
@@ -148,7 +140,6 @@ class RpcClient(ServiceRpc):
     """
 
     publisher_cls = _UnconfirmedPublisher
-    reply_listener = _ReplyListener()
 
     def __init__(self, target_service: str, timeout: float | None = None, **options):
         self.timeout = float(

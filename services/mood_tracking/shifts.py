@@ -118,7 +118,8 @@ LOG_SHIFT = text(
     "CAST(:triggers AS text[]), :note, CAST(:sleep_hours AS numeric), :event, :event_headers)"
 ).bindparams(bindparam("event", type_=JSONB), bindparam("event_headers", type_=JSONB))
 # The same lock log_shift takes, for corrections and deletions.
-LOCK_USER = text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:user_id AS text), 0))")
+LOCK_USER = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(:user_id AS uuid) AS text), 0))")
 
 
 def lock_user(db: Session, user_id: str) -> None:

@@ -24,14 +24,14 @@ FLAGS = PatternFlag.__table__
 ANALYSES = PatternAnalysis.__table__
 
 
-def _lock_rules_statement():
-    statement = insert(RULES).values(user_id=bindparam("user_id"))
-    return (statement.on_conflict_do_update(index_elements=[RULES.c.user_id],
-                                            set_={"user_id": statement.excluded.user_id})
-            .returning(*RULES.c))
-
-
-LOCK_RULES = _lock_rules_statement()
+# An upsert (rules with defaults for a user who has none) whose no-op update takes
+# the row locks, in user id order: two batches locking the same users cannot deadlock.
+LOCK_RULES = text(
+    "INSERT INTO pattern_analysis.alert_rules (user_id)"
+    " SELECT user_id FROM unnest(CAST(:user_ids AS uuid[])) AS locked(user_id) ORDER BY user_id"
+    " ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id"
+    " RETURNING user_id, " + ", ".join(RULE_FIELDS)
+)
 # A batch's analyses in one statement with one parameter (the rows as JSON), so
 # the statement is the same whatever the batch size.
 RECORD_ANALYSES = text(
@@ -44,11 +44,12 @@ RECORD_ANALYSES = text(
 )
 
 
-def lock_rules(db: Session, user_id: str):
-    """The user's rules (created with defaults), locked: one analysis per user at a time,
-    so two shifts arriving together cannot both decide to raise a crisis.
-    One statement: an upsert whose no-op update takes the row lock."""
-    return db.execute(LOCK_RULES, {"user_id": user_id}).one()
+def lock_rules(db: Session, user_ids) -> dict[str, dict]:
+    """The users' rules (created with defaults), locked until commit: one analysis
+    per user at a time, so two shifts arriving together cannot both decide to
+    raise a crisis. One statement for all of them."""
+    rows = db.execute(LOCK_RULES, {"user_ids": sorted(user_ids)}).all()
+    return {str(row.user_id): {name: getattr(row, name) for name in RULE_FIELDS} for row in rows}
 
 
 def _already_flagged_today(db: Session, user_id: str, rule: str, day: date) -> bool:
@@ -74,6 +75,12 @@ def _is_recent(facts: dict) -> bool:
 def analyse_all(db: Session, events: list[dict]) -> list[dict]:
     """Analyse mood events in order, record each analysis; return the crises to raise."""
     rules = rules_of(db, {event["data"]["user_id"] for event in events})
+    # Only users with a rule firing are serialised with their other analyses,
+    # all at once and in order; their rules are read again under the lock.
+    flagged = {event["data"]["user_id"] for event in events
+               if crisis_rules.fired(event["data"], crisis_rules.Rules(**rules[event["data"]["user_id"]]))}
+    if flagged:
+        rules.update(lock_rules(db, flagged))
     records, crises = [], []
     for event in events:
         facts = event["data"]
@@ -101,9 +108,6 @@ def _analyse(db: Session, event: dict, rules: dict) -> tuple[list, dict | None]:
     hits = crisis_rules.fired(facts, crisis_rules.Rules(**rules))
     if not hits:
         return [], None
-    # Only now serialise with this user's other analyses (and re-read the rules under the lock).
-    rules_row = lock_rules(db, user_id)
-    hits = crisis_rules.fired(facts, crisis_rules.Rules(**to_dict(rules_row, RULE_FIELDS)))
     if crisis_rules.RAPID_CYCLING in hits and _already_flagged_today(db, user_id, crisis_rules.RAPID_CYCLING, day):
         del hits[crisis_rules.RAPID_CYCLING]
 
@@ -119,7 +123,7 @@ def _analyse(db: Session, event: dict, rules: dict) -> tuple[list, dict | None]:
     crisis = None
     if new_rules and _is_recent(facts):
         last = _last_crisis_at(db, user_id)
-        if last is None or utcnow() - last >= timedelta(minutes=rules_row.cooldown_minutes):
+        if last is None or utcnow() - last >= timedelta(minutes=rules["cooldown_minutes"]):
             crisis = {"crisis_id": str(uuid.uuid4()), "user_id": user_id,
                       "rules": [rule for rule, _ in new_rules], "shift_id": facts["shift_id"],
                       "detected_at": utcnow().isoformat()}
@@ -145,7 +149,7 @@ def get_rules(db: Session, user_id: str) -> dict:
 
 def set_rules(db: Session, user_id: str, changes: dict) -> dict:
     """Tightening only; the gateway's schema refuses anything looser with a reason."""
-    lock_rules(db, user_id)
+    lock_rules(db, {user_id})
     values = {name: changes[name] for name in RULE_FIELDS if name in changes}
     row = db.execute(update(RULES).where(RULES.c.user_id == user_id)
                      .values(**values, updated_at=func.now()).returning(*RULES.c)).one()

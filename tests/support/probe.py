@@ -67,6 +67,17 @@ class ProbeService(DomainService):
         return self.events.dispatch("probe.happened", {"key": key})
 
     @rpc
+    def write_alone(self, key: str, then: str = "") -> str:
+        """One statement as the whole unit of work; ``then`` says what goes wrong after it."""
+        self.db.execute_alone(text("INSERT INTO kit_probe.notes (key) VALUES (:k)"), {"k": key})
+        self.db.on_commit(lambda: AFTER_COMMIT.append(key))
+        if then == "fail":
+            raise RuntimeError("probe failure after the statement")
+        if then == "second-statement":
+            self.db.scalar(text("SELECT 1"))
+        return key
+
+    @rpc
     def missing(self):
         raise NotFound("nothing here")
 

@@ -71,6 +71,19 @@ def test_commit_happens_before_the_reply(probes, operator_rpc):
     assert probe.notes("kit_probe") == ["dup"]
 
 
+def test_a_statement_run_alone_is_committed_and_followed_by_its_hooks(probes, operator_rpc):
+    assert operator_rpc.kit_probe.write_alone("alone") == "alone"
+    with pytest.raises(Exception) as caught:
+        operator_rpc.kit_probe.write_alone("then-fails", "fail")
+    assert "RuntimeError" in type(caught.value).__name__ + str(caught.value)
+    with pytest.raises(Exception) as caught:
+        operator_rpc.kit_probe.write_alone("then-more", "second-statement")
+    assert "execute_alone" in str(caught.value)
+    # Each statement committed on its own; what was to follow each commit happened.
+    assert probe.notes("kit_probe") == ["alone", "then-fails", "then-more"]
+    assert sorted(probe.AFTER_COMMIT) == ["alone", "then-fails", "then-more"]
+
+
 def test_event_reaches_the_handler_once_through_the_outbox(probes, operator_rpc):
     event_id = operator_rpc.kit_probe.write_and_emit("e1")
     wait_until(lambda: probe.notes("kit_probe_consumer") == ["e1"])

@@ -63,3 +63,24 @@ def test_a_revocation_reaches_the_copy_without_a_lookup_per_request(redis, follo
     wait_until(lambda: following.is_revoked(session), timeout=2)
     redis.delete(tokens.revoked_session_key(session))
     assert following.is_revoked(session)  # the copy, not a Redis lookup, answered
+
+
+def test_a_feed_that_goes_silent_is_given_up_and_checks_ask_redis_again(redis, monkeypatch):
+    from redis.client import PubSub
+
+    from gateway import revocations
+
+    monkeypatch.setattr(revocations, "PING_EVERY_SECONDS", 0.2)
+    monkeypatch.setattr(revocations, "SILENT_FOR_SECONDS", 1.0)
+    monkeypatch.setattr(PubSub, "ping", lambda self, *args, **kwargs: None)  # no sign of life
+    revoked = RevokedSessions(redis)
+    thread = eventlet.spawn(revoked.run)
+    try:
+        wait_until(lambda: revoked.in_sync, timeout=5)
+        wait_until(lambda: not revoked.in_sync, timeout=5)
+        session = str(uuid.uuid4())
+        revoke(redis, session)
+        assert revoked.is_revoked(session)  # asked Redis itself
+    finally:
+        revoked.stop()
+        thread.kill()
