@@ -103,7 +103,8 @@ class KitSession(Session):
         """Run ``statement`` as the worker's whole unit of work, committed on its
         own: no BEGIN and COMMIT round trips. For a write done by one statement
         (a SQL function), which is atomic by itself. It must be the worker's
-        first and only statement; after-commit hooks run as usual."""
+        first and only statement. After-commit hooks run once the worker ends,
+        even if it fails after the statement (which has committed by then)."""
         if self.in_transaction():
             raise RuntimeError("execute_alone must be the worker's first and only statement")
         self._alone = True

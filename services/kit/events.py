@@ -623,8 +623,8 @@ def _handler(source_service: str, event_type: str, call, max_batch: int, fn):
     @functools.wraps(fn)
     def handle(self, events):
         consumer = f"{self.name}.{fn.__name__}"
-        # A redelivery can sit in the same batch as the first copy: keep the first.
-        events = list({event["event_id"]: event for event in reversed(events)}.values())[::-1]
+        # A redelivery can sit in the same batch as the first copy: handle it once.
+        events = list({event["event_id"]: event for event in events}.values())
         fresh = self.db.claim_events([event["event_id"] for event in events], consumer)
         skipped = [event["event_id"] for event in events if event["event_id"] not in fresh]
         if skipped:
