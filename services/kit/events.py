@@ -30,13 +30,12 @@ import time
 import uuid
 from collections import deque
 from datetime import datetime, timedelta, timezone
-from functools import partial
 
 import eventlet
 import eventlet.event
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.queue import Full, LightQueue
-from kombu import Connection, Queue, serialization
+from kombu import Queue
 from kombu.common import maybe_declare
 from nameko import config as nameko_config
 from nameko.amqp.consume import Consumer as AmqpConsumer
@@ -73,7 +72,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import config, service_auth
-from services.kit.amqp import BROKER_DOWN
+from services.kit.amqp import BROKER_DOWN, ConfirmedChannel
 from services.kit.db import database_of, finish_transactions
 from services.kit.errors import ServiceAuthFailed
 from services.kit.loops import WakeableLoop
@@ -320,90 +319,6 @@ def _mark_statement(table: Table):
                    table.c.status == "pending")
             .values(status=bindparam("status"), published_at=func.now(),
                     attempts=table.c.attempts + 1, payload={}, headers={}))
-
-
-class ConfirmedChannel:
-    """One long-lived AMQP channel in confirm mode, for one green thread.
-
-    ``publish_all`` sends a batch of persistent messages with mandatory routing,
-    then waits once for the broker to confirm them all (a confirm per message,
-    waited for one at a time, would cap the relay at one broker round trip per
-    event). A broken connection is dropped and opened again on the next call.
-    """
-
-    confirm_timeout = 10.0
-
-    def __init__(self, uri: str):
-        self.uri = uri
-        self._connection = None
-        self._channel = None
-        self._last_tag = 0  # the broker numbers a channel's messages 1, 2, ...
-        self._unconfirmed: dict[int, str] = {}  # delivery tag -> message id
-        self._returned: set[str] = set()
-        self._outcomes: dict[str, str] = {}
-
-    def publish_all(self, exchange, messages: list[tuple[str, str, dict, dict]]) -> dict[str, str]:
-        """``messages``: (message id, routing key, payload, headers). Returns each
-        message id's outcome: "published", "unroutable" or "failed" (nacked)."""
-        try:
-            channel = self._channel or self._open(exchange)
-            for message_id, routing_key, payload, headers in messages:
-                content_type, encoding, body = serialization.dumps(payload, serializer="json")
-                message = channel.prepare_message(
-                    body, 0, content_type, encoding, headers,
-                    {"delivery_mode": 2, "message_id": message_id})
-                channel.basic_publish(message, exchange=exchange.name, routing_key=routing_key,
-                                      mandatory=True)
-                self._last_tag += 1
-                self._unconfirmed[self._last_tag] = message_id
-            deadline = time.monotonic() + self.confirm_timeout
-            while self._unconfirmed:
-                # A timeout (OSError) counts as the broker being down.
-                self._connection.drain_events(timeout=max(0.0, deadline - time.monotonic()))
-        except Exception:
-            # Whatever broke (the connection, or the broker closing the channel), the
-            # confirm bookkeeping is void: start again on a new channel.
-            self.close()
-            raise
-        outcomes, self._outcomes = self._outcomes, {}
-        return outcomes
-
-    def _open(self, exchange):
-        self.close()
-        self._connection = Connection(self.uri)
-        channel = self._connection.channel()
-        channel.events["basic_ack"].add(partial(self._settle, "published"))
-        channel.events["basic_nack"].add(partial(self._settle, "failed"))
-        channel.events["basic_return"].add(self._on_return)
-        channel.confirm_select()
-        maybe_declare(exchange, channel)
-        self._channel, self._last_tag = channel, 0
-        return channel
-
-    def _settle(self, outcome: str, delivery_tag: int, multiple: bool) -> None:
-        tags = [t for t in self._unconfirmed if t <= delivery_tag] if multiple else [delivery_tag]
-        for tag in tags:
-            message_id = self._unconfirmed.pop(tag, None)
-            if message_id is None:
-                continue
-            if message_id in self._returned:
-                self._returned.discard(message_id)
-                self._outcomes[message_id] = "unroutable"
-            else:
-                self._outcomes[message_id] = outcome
-
-    def _on_return(self, exception, exchange, routing_key, message) -> None:
-        # The broker returns an unroutable message before it confirms it.
-        self._returned.add(message.properties.get("message_id"))
-
-    def close(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
-        self._unconfirmed.clear()
-        self._returned.clear()
-        self._outcomes.clear()
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.release()
 
 
 @functools.cache
