@@ -6,6 +6,7 @@ invitations can be seen without any account; the tests read them back.
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import sys
@@ -13,6 +14,25 @@ import time
 from pathlib import Path
 
 from services.kit.config import PROJECT_ROOT
+
+_handed_out: set[int] = set()
+
+
+def free_port() -> int:
+    """A free port for a local server the tests start: below the kernel's
+    ephemeral range (32768 and up), so no outgoing connection takes it before
+    the server binds it, and never the same one twice in a process."""
+    while True:
+        port = random.randint(20000, 32000)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 def wait_for_port(port: int, timeout: float = 20) -> None:

@@ -14,18 +14,14 @@ import psycopg
 import yaml
 from psycopg import sql
 
+from services.kit.sinks import free_port  # noqa: F401 - the ops tests import it from here
+
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
 PG_BIN = Path(os.environ.get("OPS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_ADMIN_URL = os.environ.get(
     "OPS_PG_ADMIN_URL", "postgresql://sanctum:sanctum@127.0.0.1:5432/postgres"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30) -> None:

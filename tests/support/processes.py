@@ -6,18 +6,11 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 
-from services.kit.sinks import LocalSinks, wait_for_port
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from services.kit.sinks import LocalSinks, free_port, wait_for_port  # noqa: F401 - tests take free_port from here
 
 
 class RedisServer:
