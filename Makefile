@@ -51,20 +51,20 @@ system: ## install/start PostgreSQL, Redis, RabbitMQ; create databases
 	@scripts/ensure-system.sh
 
 secrets: deps ## generate local development secrets under var/secrets (never committed)
-	@$(BIN)/python -m services.kit.secrets ensure
+	@$(BIN)/python -m services.ops.secrets ensure
 
 migrate: deps system secrets ## migrate the database to head and declare message queues
 	@$(BIN)/alembic -c migrations/alembic.ini upgrade head
-	@$(BIN)/python -m services.kit.topology declare
+	@$(BIN)/python -m services.ops.queues declare
 
 downgrade: deps system ## migrate the database down to base (drops every service schema)
 	@$(BIN)/alembic -c migrations/alembic.ini downgrade base
 
 run: migrate ## start every service and the gateway (Ctrl-C stops them)
-	@$(BIN)/python -m services.kit.stack
+	@$(BIN)/python -m services.ops.stack
 
 shell: deps secrets ## nameko shell with the project's config: n.rpc.<service>.<method>(...)
-	@PYTHONSTARTUP=$(CURDIR)/services/kit/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
+	@PYTHONSTARTUP=$(CURDIR)/services/ops/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
 
 test: deps-all secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
 	@$(MAKE) --no-print-directory lint test-app test-infra test-ops

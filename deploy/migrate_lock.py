@@ -32,7 +32,7 @@ def database_url() -> str:
     if not url:
         from services.kit import config
 
-        url = config.get("DATABASE_URL")
+        url = config.kit().database_url
     return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
 
 

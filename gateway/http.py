@@ -51,12 +51,20 @@ JSON_HEADERS = {
 }
 
 
-def gateway_settings() -> dict:
-    return config.section("GATEWAY")
+@dataclass(frozen=True)
+class GatewaySettings:
+    SECTION = "GATEWAY"
+    max_body_bytes: int
+    # X-Forwarded-For entries to trust: 1 behind nginx (per-IP limits see the client).
+    trusted_proxy_hops: int
+
+
+def gateway_settings() -> GatewaySettings:
+    return config.settings(GatewaySettings)
 
 
 def max_body_bytes() -> int:
-    return int(gateway_settings().get("MAX_BODY_BYTES", 65536))
+    return gateway_settings().max_body_bytes
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
@@ -114,7 +122,7 @@ class JsonWsgiApp(WsgiApp):
 class JsonWebServer(WebServer):
     def get_wsgi_app(self):
         app = JsonWsgiApp(self)
-        hops = int(gateway_settings().get("TRUSTED_PROXY_HOPS", 0))
+        hops = gateway_settings().trusted_proxy_hops
         return ProxyFix(app, x_for=hops) if hops else app
 
 
@@ -212,6 +220,8 @@ class Route(HttpRequestHandler):
 
     def __init__(self, method, url, *, body=None, query=None, response=None, status=200,
                  auth=True, tags=(), **kwargs):
+        # Domain errors are answers (404, 409...), not faults: never logged as errors.
+        kwargs.setdefault("expected_exceptions", SanctumError)
         super().__init__(method, url, **kwargs)
         self.body_schema = body() if isinstance(body, type) else body
         self.query_schema = query() if isinstance(query, type) else query

@@ -5,10 +5,11 @@ over RPC with plain dicts. Routes are grouped by domain in gateway/routes/.
 """
 
 from gateway.routes.accounts import AccountRoutes
+from gateway.routes.crisis import CrisisRoutes
 from gateway.routes.mood import MoodRoutes
 from gateway.routes.people import PeopleRoutes
 from gateway.routes.system import SystemRoutes
 
 
-class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes):
+class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes, CrisisRoutes):
     name = "gateway"

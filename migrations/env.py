@@ -19,7 +19,7 @@ if context.config.config_file_name is not None and context.config.attributes.get
 
 
 def database_url() -> str:
-    return context.config.get_main_option("sqlalchemy.url") or sanctum_config.get("DATABASE_URL")
+    return context.config.get_main_option("sqlalchemy.url") or sanctum_config.kit().database_url
 
 
 def run_migrations_offline() -> None:

@@ -1,11 +1,13 @@
-"""Helpers shared by every service's migration: its schema, and the tables the
-kit needs in it (outbox, processed_events; defined once in services/kit/events.py).
+"""Helpers shared by every service's migration: its schema, the tables and SQL
+function the kit needs in it (outbox, processed_events, outbox_write; defined
+once in services/kit/events/), and a service's own versioned SQL files.
 """
 
 from alembic import op
 from sqlalchemy import MetaData
 
-from services.kit.events import outbox_table, processed_events_table
+from services.kit.config import PROJECT_ROOT
+from services.kit.events import outbox_table, outbox_write_function, processed_events_table
 
 
 def create_schema(schema: str) -> None:
@@ -21,3 +23,14 @@ def create_kit_tables(schema: str) -> None:
     outbox_table(metadata)
     processed_events_table(metadata)
     metadata.create_all(op.get_bind())
+    create_kit_functions(schema)
+
+
+def create_kit_functions(schema: str) -> None:
+    op.execute(outbox_write_function(schema))
+
+
+def service_sql(service: str, name: str) -> str:
+    """A versioned SQL file of a service (services/<service>/sql/<name>): a migration
+    loads the version it was written for, so replaying history replays the same SQL."""
+    return (PROJECT_ROOT / "services" / service / "sql" / name).read_text()

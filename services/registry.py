@@ -1,19 +1,40 @@
-"""Every process the system runs: the domain services and the gateway,
-each as "module:ServiceClass" (what `nameko run` takes).
+"""Every process the system runs: the domain services and the gateway.
 
-`make run`, the test stack, queue declaration and the operator shell all read
-this list, so a new service is added here once.
+The one list of them. `make run` and the test stack start what is here, queue
+declaration declares the queues of these services' handlers, and the operator
+shell and ops tests read it; compose.yaml, infra's service topology and the
+gateway's RPC clients are checked against it by tests/unit/test_registry.py.
+Adding a service starts here (README, "Adding a service").
 """
 
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str  # nameko service name; for a domain service also its PostgreSQL schema
+    path: str  # "module:Class", what `nameko run` takes
+
+    def service_class(self):
+        module_name, _, class_name = self.path.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
 SERVICES = {
-    "user_management": "services.user_management.service:UserManagementService",
-    "mood_tracking": "services.mood_tracking.service:MoodTrackingService",
-    "pattern_analysis": "services.pattern_analysis.service:PatternAnalysisService",
-    "notifications": "services.notifications.service:NotificationsService",
+    process.name: process
+    for process in (
+        Process("user_management", "services.user_management.service:UserManagementService"),
+        Process("mood_tracking", "services.mood_tracking.service:MoodTrackingService"),
+        Process("pattern_analysis", "services.pattern_analysis.service:PatternAnalysisService"),
+        Process("notifications", "services.notifications.service:NotificationsService"),
+    )
 }
 
-GATEWAY = ("gateway", "gateway.service:GatewayService")
+GATEWAY = Process("gateway", "gateway.service:GatewayService")
 
 
-def all_processes() -> list[tuple[str, str]]:
-    return [*SERVICES.items(), GATEWAY]
+def all_processes() -> list[Process]:
+    return [*SERVICES.values(), GATEWAY]

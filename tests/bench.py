@@ -93,7 +93,7 @@ class Bench:
         os.environ["LOG_LEVEL"] = "WARNING"  # per-request access lines are not what we measure
         from services.kit import config
         config.load()
-        from services.kit.stack import Stack
+        from services.ops.stack import Stack
 
         self.redis.start(self.workdir)
         self.sinks.start(self.workdir)

@@ -49,13 +49,13 @@ def migrated_database():
     environment.reset_database()
     environment.reset_broker()
     environment.reset_redis()
-    yield config.get("DATABASE_URL")
+    yield config.kit().database_url
 
 
 @pytest.fixture(scope="session")
 def stack(migrated_database, sinks, tmp_path_factory):
     """The real system: every registered service and the gateway, as processes."""
-    from services.kit.stack import Stack
+    from services.ops.stack import Stack
 
     port = free_port()
     running = Stack(

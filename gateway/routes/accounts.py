@@ -2,7 +2,7 @@
 
 from gateway.clients import ServiceClients
 from gateway.http import route
-from gateway.schemas import users as s
+from gateway.schemas import accounts as s
 
 
 class AccountRoutes(ServiceClients):

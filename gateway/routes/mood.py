@@ -1,8 +1,9 @@
-"""Mood shifts, daily baselines, rapid-cycling days; crisis rules, flags and alerts."""
+"""Mood shifts, daily baselines, rapid-cycling days."""
 
 from gateway.clients import ServiceClients
 from gateway.http import route
 from gateway.schemas import mood as s
+from gateway.schemas.common import DayRange, day_range
 
 
 def shift_query(query: dict) -> dict:
@@ -39,34 +40,14 @@ class MoodRoutes(ServiceClients):
     def delete_shift(self, call, shift_id):
         self.mood.delete_shift(call.user_id, shift_id)
 
-    @route("GET", "/api/v1/mood/baselines", query=s.DayRange, response=s.Baseline(many=True),
+    @route("GET", "/api/v1/mood/baselines", query=DayRange, response=s.Baseline(many=True),
            tags=["mood"])
     def daily_baselines(self, call):
         """Per day: peak elevation and depression, irritability, anxiety, sleep."""
-        return self.mood.daily_baselines(call.user_id, s.day_range(call.query))
+        return self.mood.daily_baselines(call.user_id, day_range(call.query))
 
-    @route("GET", "/api/v1/mood/rapid-cycling", query=s.DayRange,
+    @route("GET", "/api/v1/mood/rapid-cycling", query=DayRange,
            response=s.RapidCyclingDay(many=True), tags=["mood"])
     def rapid_cycling_days(self, call):
         """Days with two or more polarity crossings (a pattern, not a diagnosis)."""
-        return self.mood.rapid_cycling_days(call.user_id, s.day_range(call.query))
-
-    @route("GET", "/api/v1/alert-rules", response=s.AlertRules, tags=["crisis"])
-    def get_alert_rules(self, call):
-        return self.patterns.get_rules(call.user_id)
-
-    @route("PATCH", "/api/v1/alert-rules", body=s.AlertRulesUpdate, response=s.AlertRules,
-           tags=["crisis"])
-    def set_alert_rules(self, call):
-        """Tighten the crisis rules (never loosen them)."""
-        return self.patterns.set_rules(call.user_id, call.body)
-
-    @route("GET", "/api/v1/patterns/flags", query=s.DayRange, response=s.PatternFlag(many=True),
-           tags=["crisis"])
-    def list_flags(self, call):
-        return self.patterns.list_flags(call.user_id, s.day_range(call.query))
-
-    @route("GET", "/api/v1/alerts", response=s.Alert(many=True), tags=["crisis"])
-    def list_alerts(self, call):
-        """Alerts sent to your contacts on your behalf, newest first."""
-        return self.notifications.list_alerts(call.user_id)
+        return self.mood.rapid_cycling_days(call.user_id, day_range(call.query))

@@ -2,7 +2,7 @@
 
 from gateway.clients import ServiceClients
 from gateway.http import route
-from gateway.schemas import users as s
+from gateway.schemas import people as s
 
 
 class PeopleRoutes(ServiceClients):

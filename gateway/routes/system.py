@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from gateway import readiness
 from gateway.http import json_response, route
-from gateway.schemas.common import Health, Readiness
+from gateway.schemas.system import Health, Readiness
 from services.kit.errors import NotFound
 
 DOCS_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)

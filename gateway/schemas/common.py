@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from datetime import date, timedelta
 from functools import lru_cache
 
 import phonenumbers
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
@@ -106,16 +108,37 @@ class ErrorSchema(Schema):
     )
 
 
-class Health(Schema):
-    status = fields.String(metadata={"enum": ["ok"]})
+def plausible_day(value: date) -> None:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValidationError("Must be between 2000-01-01 and 2100-12-31.")
 
 
-class Check(Schema):
-    ok = fields.Boolean()
-    ms = fields.Float(metadata={"description": "time the check took"})
-    error = fields.String(metadata={"description": "kind of failure"})
+class DayRange(RequestSchema):
+    """from/to as dates; ``to`` defaults to today, ``from`` to 30 days before ``to``."""
+
+    from_ = fields.Date(data_key="from", validate=plausible_day)
+    to = fields.Date(validate=plausible_day)
+
+    @validates_schema
+    def _bounded(self, data, **kwargs):
+        end = data.get("to") or date.today()
+        start = data.get("from_") or end - timedelta(days=30)
+        if start > end:
+            raise ValidationError("Must not be before 'from'.", "to")
+        if (end - start).days > 366:
+            raise ValidationError("At most 366 days at a time.", "from")
 
 
-class Readiness(Schema):
-    status = fields.String(metadata={"enum": ["ready", "not_ready"]})
-    checks = fields.Dict(keys=fields.String(), values=fields.Nested(Check))
+def day_range(query: dict) -> dict:
+    end = query.get("to") or date.today()
+    return {"from": query.get("from_") or end - timedelta(days=30), "to": end}
+
+
+def stamp(**kwargs) -> fields.String:
+    """A time the service sets (ISO 8601, with offset), shown in responses."""
+    return fields.String(dump_only=True, metadata={"format": "date-time"}, **kwargs)
+
+
+class Timestamps(Schema):
+    created_at = stamp()
+    updated_at = stamp()

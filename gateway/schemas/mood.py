@@ -1,25 +1,19 @@
-"""Schemas for mood shifts, baselines, rapid-cycling days, crisis rules and alerts."""
+"""Schemas for mood shifts, daily baselines and rapid-cycling days."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import PatchSchema, RequestSchema, Trimmed
-from services.mood_tracking.scale import STATES
+from services.kit.contracts.mood import LEVEL_MAX, LEVEL_MIN, SEVERITY_LABELS, STATES
 
-LEVEL = validate.Range(min=-4, max=4)
+LEVEL = validate.Range(min=LEVEL_MIN, max=LEVEL_MAX)
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
 
 def not_before_2000(value: datetime) -> None:
     if value < EARLIEST:
         raise ValidationError("Must be in the year 2000 or later.")
-
-
-def plausible_day(value: date) -> None:
-    if not FIRST_DAY <= value <= LAST_DAY:
-        raise ValidationError("Must be between 2000-01-01 and 2100-12-31.")
 
 
 class MoodStateIn(RequestSchema):
@@ -90,33 +84,12 @@ class ShiftQuery(RequestSchema):
             raise ValidationError("Must be after 'from'.", "to")
 
 
-class DayRange(RequestSchema):
-    """from/to as dates; ``to`` defaults to today, ``from`` to 30 days before ``to``."""
-
-    from_ = fields.Date(data_key="from", validate=plausible_day)
-    to = fields.Date(validate=plausible_day)
-
-    @validates_schema
-    def _bounded(self, data, **kwargs):
-        end = data.get("to") or date.today()
-        start = data.get("from_") or end - timedelta(days=30)
-        if start > end:
-            raise ValidationError("Must not be before 'from'.", "to")
-        if (end - start).days > 366:
-            raise ValidationError("At most 366 days at a time.", "from")
-
-
-def day_range(query: dict) -> dict:
-    end = query.get("to") or date.today()
-    return {"from": query.get("from_") or end - timedelta(days=30), "to": end}
-
-
 class Baseline(Schema):
     day = fields.String()
     peak_elevation = fields.Integer()
     peak_depression = fields.Integer()
-    irritability = fields.String(metadata={"enum": ["none", "mild", "moderate", "severe"]})
-    anxiety = fields.String(metadata={"enum": ["none", "mild", "moderate", "severe"]})
+    irritability = fields.String(metadata={"enum": list(SEVERITY_LABELS)})
+    anxiety = fields.String(metadata={"enum": list(SEVERITY_LABELS)})
     mixed = fields.Boolean()
     sleep_hours = fields.Float(allow_none=True)
     shift_count = fields.Integer()
@@ -126,48 +99,3 @@ class RapidCyclingDay(Schema):
     day = fields.String()
     crossings = fields.Integer()
     detected_at = fields.String()
-
-
-# --- crisis rules, flags, alerts ---------------------------------------------------
-
-LOOSER = "Crisis rules can be tightened, not loosened or switched off"
-
-
-class AlertRulesUpdate(PatchSchema):
-    severe_level = fields.Integer(strict=True, validate=validate.OneOf(
-        [3, 4], error=f"{LOOSER}: alert at |level| 4 (default) or 3."))
-    drop_levels = fields.Integer(strict=True, validate=validate.OneOf(
-        [2, 3], error=f"{LOOSER}: alert on a 24 h drop of 3 (default) or 2."))
-    depression_threshold = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=-4, max=-1))
-    elevation_threshold = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=4))
-    cooldown_minutes = fields.Integer(strict=True, validate=validate.Range(
-        min=5, max=360, error=f"{LOOSER}: between 5 and 360 minutes between alerts."))
-
-
-class AlertRules(Schema):
-    severe_level = fields.Integer()
-    drop_levels = fields.Integer()
-    depression_threshold = fields.Integer(allow_none=True)
-    elevation_threshold = fields.Integer(allow_none=True)
-    cooldown_minutes = fields.Integer()
-
-
-class PatternFlag(Schema):
-    flag_id = fields.UUID()
-    rule = fields.String(metadata={"enum": ["severe_state", "drop_24h", "user_threshold", "rapid_cycling"]})
-    day = fields.String()
-    shift_id = fields.UUID()
-    alerted = fields.Boolean()
-    detected_at = fields.String()
-
-
-class Alert(Schema):
-    notification_id = fields.UUID()
-    crisis_id = fields.String()
-    contact_id = fields.UUID()
-    contact_name = fields.String()
-    channel = fields.String(metadata={"enum": ["email", "sms"]})
-    status = fields.String(metadata={"enum": ["pending", "sending", "sent", "failed", "uncertain"]})
-    attempts = fields.Integer()
-    created_at = fields.String()
-    sent_at = fields.String(allow_none=True)

@@ -1,4 +1,13 @@
-"""Columns every service's tables share: ids, the owning user, timestamps."""
+"""Columns every service's tables share: ids, the owning user, timestamps; and
+the marks that say what a column is to its owner (services/kit/records.py):
+
+- ``PRIVATE``: never shown (a token's digest);
+- ``MANAGED``: shown, but set by the service, never by the owner's edits
+  (timestamps, a consent state the other person decides).
+
+Every other column but the owning user's id is shown and, unless it is the
+primary key, editable: a table spells each field once.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,8 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 USERS_FK = "user_management.users.user_id"
+PRIVATE = {"private": True}
+MANAGED = {"managed": True}
 
 
 def uuid_pk() -> Mapped[str]:
@@ -28,5 +39,5 @@ def timestamp(*, on_update: bool = False) -> Mapped[datetime]:
     """Set by the database on insert (and by the ORM on update, if asked)."""
     return mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(),
-        onupdate=func.now() if on_update else None,
+        onupdate=func.now() if on_update else None, info=MANAGED,
     )

@@ -1,11 +1,18 @@
 """PostgreSQL access: one SQLAlchemy session per worker, committed or rolled back
-with the worker, before the caller hears back.
+with the worker, before the caller hears back (services/kit/entrypoints.py).
 
-nameko replies to an RPC (and acks an event) *before* DependencyProvider
-``worker_result`` runs, so committing there could tell a client "201 Created"
-for a write that then fails. The kit's entrypoints instead call
-``before_response`` on every dependency that has it; ``Database`` commits there,
-and a failed commit becomes the worker's error.
+How a service reads and writes, by default: through the ORM, with the worker's
+session (``self.db``) inside the worker's transaction. ``OwnedRecords``
+(services/kit/records.py) does create/read/update/delete of a user's rows that
+way, and every lookup checks the owner. Core or raw SQL is for a measured hot
+path only, and says so where it is. The one such path today is logging a mood
+shift: one PL/pgSQL statement run with ``execute_alone`` (no BEGIN/COMMIT round
+trips), which buys the POST figure of `make bench`
+(services/mood_tracking/sql/).
+
+Work outside a worker (the outbox relay, the notification deliverer: loops in
+the background, not answering anyone) opens its own short transactions on the
+service's engine; each says why where it does.
 """
 
 from __future__ import annotations
@@ -13,16 +20,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from functools import cache
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Column, MetaData, Table, create_engine, text
+from sqlalchemy import Column, MetaData, Table, create_engine
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from services.kit import config
+from services.kit.errors import SanctumError
 
 # psycopg's C wait function blocks the whole eventlet hub; the select-based one
 # yields. The env var only counts if set before psycopg is first imported.
@@ -49,13 +56,13 @@ def check_cooperative_driver() -> None:
 
 
 def database_url() -> str:
-    return config.get("DATABASE_URL")
+    return config.kit().database_url
 
 
 def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
     """One engine (and pool) per process and URL; sized to the worker count."""
     url = url or database_url()
-    size = pool_size or int(config.get("max_workers", 10)) + 2
+    size = pool_size or config.kit().max_workers + 2
     key = (url, size)
     if key not in _engines:
         _engines[key] = create_engine(
@@ -72,13 +79,6 @@ def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
     return _engines[key]
 
 
-@cache
-def _claim_statement(schema: str):
-    return text(f'INSERT INTO "{schema}".processed_events (event_id, consumer) '
-                "SELECT unnest(CAST(:event_ids AS uuid[])), :consumer "
-                "ON CONFLICT DO NOTHING RETURNING event_id")
-
-
 class KitSession(Session):
     """A Session that knows its service schema and runs hooks after commit."""
 
@@ -89,6 +89,7 @@ class KitSession(Session):
         self._after_commit: list = []
         self._alone = False
         self._committed_alone = False
+        self._commit_despite_error = False
 
     def on_commit(self, callback) -> None:
         """Run ``callback()`` once this worker's transaction has committed."""
@@ -119,28 +120,29 @@ class KitSession(Session):
             raise RuntimeError("this worker's unit of work was one statement (execute_alone)")
         return super()._execute_internal(*args, **kwargs)
 
-    def claim_events(self, event_ids: list[str], consumer: str) -> set[str]:
-        """Record that ``consumer`` handled these events; return those it had not.
-
-        Runs inside the handler's transaction, so the claims and the handler's
-        effects commit (or roll back) together. A concurrent duplicate waits on
-        the unique index and then sees the conflict.
-        """
-        result = self.execute(_claim_statement(self.schema),
-                              {"event_ids": event_ids, "consumer": consumer})
-        return {str(event_id) for event_id in result.scalars()}
+    def commit_despite_error(self) -> None:
+        """Commit what this worker wrote so far even if it then fails with an
+        expected domain error (a security measure the failing call must leave
+        behind, such as revoking a session whose refresh token was reused)."""
+        self._commit_despite_error = True
 
     def finish(self, exc_info):
         """Commit (or roll back on error); return the worker's resulting exc_info."""
         if self.finished:
             return exc_info
         self.finished = True
+        if exc_info is not None and self._commit_despite_error and isinstance(exc_info[1], SanctumError):
+            return self._commit() or exc_info
         if exc_info is not None:
             # A statement run alone committed already: what follows it must still happen.
             committed = list(self._after_commit) if self._committed_alone else []
             self.rollback()
             self._run(committed)
             return exc_info
+        return self._commit()
+
+    def _commit(self):
+        """Commit and run the after-commit hooks; the exc_info of a failed commit, or None."""
         try:
             self.commit()
         except Exception:
@@ -168,7 +170,7 @@ class Database(DependencyProvider):
     def setup(self):
         self.schema = self.schema or self.container.service_name
         check_cooperative_driver()
-        self.engine = get_engine(pool_size=int(config.get("max_workers", 10)) + 2)
+        self.engine = get_engine()
         self.sessions: WeakKeyDictionary = WeakKeyDictionary()
 
     def get_dependency(self, worker_ctx):
@@ -222,30 +224,3 @@ def database_of(container, needed_by: str) -> Database:
         if isinstance(dependency, Database):
             return dependency
     raise RuntimeError(f"{container.service_name}: {needed_by} needs a Database dependency")
-
-
-def spawn_worker_or_requeue(entrypoint, args, kwargs, context_data, handle_result, requeue):
-    """Spawn the worker from a waiter thread (nameko's pattern: never block the
-    consumer on a full worker pool); requeue the message if the container is dying."""
-    from nameko.exceptions import ContainerBeingKilled
-
-    def spawn():
-        try:
-            entrypoint.container.spawn_worker(
-                entrypoint, args, kwargs, context_data=context_data, handle_result=handle_result
-            )
-        except ContainerBeingKilled:
-            requeue()
-
-    entrypoint.container.spawn_managed_thread(
-        spawn, identifier=f"wait_for_worker_pool[{entrypoint.method_name}]"
-    )
-
-
-def finish_transactions(container, worker_ctx, exc_info):
-    """Give every dependency with ``before_response`` the chance to commit."""
-    for provider in container.dependencies:
-        hook = getattr(provider, "before_response", None)
-        if hook is not None:
-            exc_info = hook(worker_ctx, exc_info)
-    return exc_info

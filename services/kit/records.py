@@ -1,6 +1,11 @@
 """Owned records: every row a user can see carries their user_id, and every
 lookup goes through these helpers, so "someone else's id" and "no such id"
 answer the same NotFound.
+
+This is the default way a service reads and writes (services/kit/db.py): the
+ORM, in the worker's session and transaction. What a record shows and what
+its owner may edit come from its table (services/kit/columns.py), so a field
+is spelled once, in the model.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -83,17 +89,35 @@ def plain(value: Any) -> Any:
     return value
 
 
-def to_dict(record, fields: Iterable[str]) -> dict:
-    return {name: plain(getattr(record, name)) for name in fields}
+def to_dict(record, fields: Iterable[str] | None = None) -> dict:
+    """The record as plain data: the given fields, or every one it shows its owner."""
+    names = public_fields(type(record)) if fields is None else fields
+    return {name: plain(getattr(record, name)) for name in names}
+
+
+@cache
+def public_fields(model) -> tuple[str, ...]:
+    """What a record shows its owner: every column but the owner's id and private ones."""
+    return tuple(column.key for column in inspect(model).column_attrs
+                 if column.key != "user_id" and not column.columns[0].info.get("private"))
+
+
+@cache
+def editable_fields(model) -> tuple[str, ...]:
+    """What the owner may set: the shown columns that are neither keys nor managed."""
+    mapper = inspect(model)
+    return tuple(name for name in public_fields(model)
+                 if not mapper.columns[name].primary_key
+                 and not mapper.columns[name].info.get("managed"))
 
 
 class OwnedRecords:
     """Create/read/update/delete for a table of rows owned by one user."""
 
-    def __init__(self, model, fields: tuple, editable: tuple, order_by: tuple):
+    def __init__(self, model, order_by: tuple):
         self.model = model
-        self.fields = fields
-        self.editable = editable
+        self.fields = public_fields(model)
+        self.editable = editable_fields(model)
         self.order_by = order_by
 
     def list(self, db: Session, user_id: str) -> list[dict]:

@@ -18,7 +18,7 @@ RedisConnectionError = redis_lib.ConnectionError
 @cache
 def client(url: str | None = None) -> redis_lib.Redis:
     return redis_lib.Redis.from_url(
-        url or config.get("REDIS_URL"),
+        url or config.kit().redis_url,
         socket_timeout=0.5,
         socket_connect_timeout=0.5,
         retry_on_timeout=False,

@@ -18,7 +18,7 @@ from nameko.rpc import Rpc as NamekoRpc
 
 from services.kit import config, service_auth
 from services.kit.amqp import SharedProducer
-from services.kit.db import finish_transactions, spawn_worker_or_requeue
+from services.kit.entrypoints import finish_transactions, spawn_worker_or_requeue
 from services.kit.errors import SanctumError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,7 @@ class RpcClient(ServiceRpc):
     publisher_cls = _UnconfirmedPublisher
 
     def __init__(self, target_service: str, timeout: float | None = None, **options):
-        self.timeout = float(
-            timeout or config.section("GATEWAY").get("RPC_TIMEOUT_SECONDS", 5)
-        )
+        self.timeout = float(timeout or config.settings(config.RpcSettings).timeout_seconds)
         super().__init__(target_service, expiration=self.timeout, **options)
 
     def setup(self):

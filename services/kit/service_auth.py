@@ -22,7 +22,7 @@ _valid_cache: dict[str, str] = {}
 
 
 def _secret() -> bytes:
-    return config.read_secret(config.get("SERVICE_AUTH_SECRET_FILE"))
+    return config.read_secret(config.kit().service_auth_secret_file)
 
 
 def credential_for(service_name: str) -> str:

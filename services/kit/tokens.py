@@ -25,25 +25,32 @@ ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "sid"]
 
 
+MAX_ACCESS_TOKEN_TTL_SECONDS = 900
+
+
 @dataclass(frozen=True)
-class TokenSettings:
-    issuer: str
-    audience: str
-    ttl_seconds: int
-    private_key_file: str
-    public_key_file: str
+class AuthSettings:
+    """config.yaml's AUTH: tokens (here) and log-in limits (user management)."""
+
+    SECTION = "AUTH"
+    jwt_private_key_file: str
+    jwt_public_key_file: str
+    jwt_issuer: str
+    jwt_audience: str
+    access_token_ttl_seconds: int
+    refresh_token_ttl_seconds: int
+    login_max_attempts_per_account: int
+    login_max_attempts_per_ip: int
+    login_window_seconds: int
+
+    @property
+    def ttl_seconds(self) -> int:
+        """An access token lives at most 15 minutes, whatever the configuration says."""
+        return min(self.access_token_ttl_seconds, MAX_ACCESS_TOKEN_TTL_SECONDS)
 
 
-@lru_cache(maxsize=1)
-def settings() -> TokenSettings:
-    auth = config.section("AUTH")
-    return TokenSettings(
-        issuer=auth["JWT_ISSUER"],
-        audience=auth["JWT_AUDIENCE"],
-        ttl_seconds=min(int(auth.get("ACCESS_TOKEN_TTL_SECONDS", 900)), 900),
-        private_key_file=auth["JWT_PRIVATE_KEY_FILE"],
-        public_key_file=auth["JWT_PUBLIC_KEY_FILE"],
-    )
+def settings() -> AuthSettings:
+    return config.settings(AuthSettings)
 
 
 # Revoking a session sets its key (until its last access token would expire)
@@ -66,8 +73,8 @@ def issue_access_token(user_id: str, session_id: str, now: float | None = None) 
     s = settings()
     issued = int(now if now is not None else time.time())
     claims = {
-        "iss": s.issuer,
-        "aud": s.audience,
+        "iss": s.jwt_issuer,
+        "aud": s.jwt_audience,
         "sub": user_id,
         "sid": session_id,
         "iat": issued,
@@ -79,7 +86,7 @@ def issue_access_token(user_id: str, session_id: str, now: float | None = None) 
 
 @lru_cache(maxsize=1)
 def _private_key():
-    return load_pem_private_key(config.read_secret(settings().private_key_file), password=None)
+    return load_pem_private_key(config.read_secret(settings().jwt_private_key_file), password=None)
 
 
 class InvalidToken(Exception):
@@ -98,7 +105,7 @@ class TokenVerifier:
         s = settings()
         self._settings = s
         # Parse the PEM once; PyJWT would otherwise parse it on every decode.
-        self._key = load_pem_public_key(config.read_secret(s.public_key_file))
+        self._key = load_pem_public_key(config.read_secret(s.jwt_public_key_file))
         self._verified = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._decode)
 
     def claims(self, token: str) -> dict:
@@ -113,8 +120,8 @@ class TokenVerifier:
                 token,
                 self._key,
                 algorithms=[ALGORITHM],
-                audience=self._settings.audience,
-                issuer=self._settings.issuer,
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
                 options={"require": REQUIRED_CLAIMS},
                 leeway=LEEWAY_SECONDS,
             )

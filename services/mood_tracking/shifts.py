@@ -13,11 +13,11 @@ from sqlalchemy import DateTime, bindparam, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import Session
 
+from services.kit.contracts.mood import SEVERITY_LABELS
 from services.kit.db import KitSession
 from services.kit.errors import ValidationFailed
 from services.kit.records import get_owned, is_uuid, plain, utcnow
 from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay, UserSettings
-from services.mood_tracking.scale import SEVERITY_LABELS
 
 BASELINE_FIELDS = ("day", "peak_elevation", "peak_depression", "irritability", "anxiety",
                    "mixed", "sleep_hours", "shift_count")

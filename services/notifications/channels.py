@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -29,19 +30,37 @@ class PermanentFailure(Exception):
     pass
 
 
-def settings() -> dict:
-    return config.section("NOTIFICATIONS")
+@dataclass(frozen=True)
+class NotificationSettings:
+    SECTION = "NOTIFICATIONS"
+    mail_from: str
+    smtp_host: str
+    smtp_port: int
+    smtp_starttls: bool
+    smtp_username: str | None
+    smtp_password_file: str | None
+    aws_region: str
+    # None: AWS itself; a URL points SNS elsewhere (the local moto server).
+    sns_endpoint_url: str | None
+    sms_sender_id: str | None
+    app_base_url: str
+    max_attempts: int
+    retry_base_seconds: float
+
+
+def settings() -> NotificationSettings:
+    return config.settings(NotificationSettings)
 
 
 class EmailChannel:
-    def __init__(self, options: dict):
-        self.host = options.get("SMTP_HOST", "127.0.0.1")
-        self.port = int(options.get("SMTP_PORT", 25))
-        self.starttls = bool(options.get("SMTP_STARTTLS", False))
-        self.username = options.get("SMTP_USERNAME") or None
-        password_file = options.get("SMTP_PASSWORD_FILE") or None
+    def __init__(self, options: NotificationSettings):
+        self.host = options.smtp_host
+        self.port = options.smtp_port
+        self.starttls = options.smtp_starttls
+        self.username = options.smtp_username
+        password_file = options.smtp_password_file
         self.password = config.read_secret(password_file).decode() if password_file else None
-        self.sender = options.get("MAIL_FROM", "SanctumTools <alerts@sanctumtools.com>")
+        self.sender = options.mail_from
         self.domain = self.sender.rsplit("@", 1)[-1].rstrip(">") or "sanctumtools.com"
 
     def send(self, recipient: str, subject: str | None, body: str) -> str:
@@ -79,14 +98,14 @@ class SmsChannel:
     # Problems with this recipient; anything else (credentials, throttling) is retried.
     PERMANENT_CODES = {"InvalidParameter", "InvalidParameterValue", "OptedOut"}
 
-    def __init__(self, options: dict):
+    def __init__(self, options: NotificationSettings):
         self.client = boto3.client(
             "sns",
-            region_name=options.get("AWS_REGION", "eu-west-2"),
-            endpoint_url=options.get("SNS_ENDPOINT_URL") or None,
+            region_name=options.aws_region,
+            endpoint_url=options.sns_endpoint_url,
             config=BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}),
         )
-        self.sender_id = options.get("SMS_SENDER_ID") or None
+        self.sender_id = options.sms_sender_id
 
     def send(self, recipient: str, subject: str | None, body: str) -> str:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}

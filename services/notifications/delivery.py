@@ -76,7 +76,7 @@ def plan_crisis_alerts(db: Session, crisis: dict, context: dict) -> int:
 
 def plan_invitation(db: Session, event: dict) -> bool:
     invite = event["data"]
-    link = f"{settings().get('APP_BASE_URL', 'https://app.sanctumtools.com')}/consent?token={invite['token']}"
+    link = f"{settings().app_base_url}/consent?token={invite['token']}"
     common = dict(user_id=invite["user_id"], kind="invitation", reference=event["event_id"],
                   contact_id=invite["contact_id"], contact_name=invite["contact_name"], priority=0)
     if invite.get("email"):
@@ -190,8 +190,8 @@ class Delivery(DependencyProvider):
         options = settings()
         self.deliverer = Deliverer(
             self.database.engine, all_channels(),
-            max_attempts=int(options.get("MAX_ATTEMPTS", 5)),
-            retry_base_seconds=float(options.get("RETRY_BASE_SECONDS", 2)),
+            max_attempts=options.max_attempts,
+            retry_base_seconds=options.retry_base_seconds,
         )
         self.container.spawn_managed_thread(self.deliverer.loop.run, identifier="delivery")
 

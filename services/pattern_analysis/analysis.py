@@ -10,13 +10,12 @@ from sqlalchemy import any_, bindparam, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.orm import Session
 
+from services.kit.contracts.crisis import RAPID_CYCLING, RULE_DEFAULTS
 from services.kit.records import to_dict, utcnow
 from services.pattern_analysis import rules as crisis_rules
 from services.pattern_analysis.models import AlertRules, PatternAnalysis, PatternFlag
 
-RULE_FIELDS = ("severe_level", "drop_levels", "depression_threshold", "elevation_threshold",
-               "cooldown_minutes")
-
+RULE_FIELDS = tuple(RULE_DEFAULTS)
 
 
 RULES = AlertRules.__table__
@@ -108,8 +107,8 @@ def _analyse(db: Session, event: dict, rules: dict) -> tuple[list, dict | None]:
     hits = crisis_rules.fired(facts, crisis_rules.Rules(**rules))
     if not hits:
         return [], None
-    if crisis_rules.RAPID_CYCLING in hits and _already_flagged_today(db, user_id, crisis_rules.RAPID_CYCLING, day):
-        del hits[crisis_rules.RAPID_CYCLING]
+    if RAPID_CYCLING in hits and _already_flagged_today(db, user_id, RAPID_CYCLING, day):
+        del hits[RAPID_CYCLING]
 
     new_rules = []
     for rule, details in hits.items():
@@ -140,7 +139,7 @@ def rules_of(db: Session, user_ids: set[str]) -> dict[str, dict]:
     """Each user's rules (the defaults for a user who never changed them), in one query."""
     found = {str(row.user_id): {name: getattr(row, name) for name in RULE_FIELDS}
              for row in db.execute(READ_RULES, {"user_ids": list(user_ids)})}
-    return {user_id: found.get(user_id, dict(crisis_rules.DEFAULTS)) for user_id in user_ids}
+    return {user_id: found.get(user_id, dict(RULE_DEFAULTS)) for user_id in user_ids}
 
 
 def get_rules(db: Session, user_id: str) -> dict:

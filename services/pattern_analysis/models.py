@@ -18,6 +18,14 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.columns import timestamp, user_ref, uuid_pk
+from services.kit.contracts.crisis import (
+    COOLDOWN_MINUTES,
+    DEPRESSION_THRESHOLDS,
+    DROP_LEVELS,
+    ELEVATION_THRESHOLDS,
+    RULE_DEFAULTS,
+    SEVERE_LEVELS,
+)
 from services.kit.db import declarative_base
 
 SCHEMA = "pattern_analysis"
@@ -32,19 +40,25 @@ class AlertRules(Base):
     __tablename__ = "alert_rules"
 
     user_id: Mapped[str] = user_ref(primary_key=True)
-    severe_level: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="4")
-    drop_levels: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="3")
+    severe_level: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default=str(RULE_DEFAULTS["severe_level"]))
+    drop_levels: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default=str(RULE_DEFAULTS["drop_levels"]))
     depression_threshold: Mapped[int | None] = mapped_column(SmallInteger)
     elevation_threshold: Mapped[int | None] = mapped_column(SmallInteger)
-    cooldown_minutes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="360")
+    cooldown_minutes: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default=str(RULE_DEFAULTS["cooldown_minutes"]))
     updated_at: Mapped[datetime] = timestamp(on_update=True)
 
     __table_args__ = (
-        CheckConstraint("severe_level IN (3, 4)", name="severe_level_tightened_only"),
-        CheckConstraint("drop_levels IN (2, 3)", name="drop_levels_tightened_only"),
-        CheckConstraint("depression_threshold BETWEEN -4 AND -1", name="depression_threshold_range"),
-        CheckConstraint("elevation_threshold BETWEEN 1 AND 4", name="elevation_threshold_range"),
-        CheckConstraint("cooldown_minutes BETWEEN 5 AND 360", name="cooldown_range"),
+        CheckConstraint(f"severe_level IN {SEVERE_LEVELS}", name="severe_level_tightened_only"),
+        CheckConstraint(f"drop_levels IN {DROP_LEVELS}", name="drop_levels_tightened_only"),
+        CheckConstraint("depression_threshold BETWEEN {} AND {}".format(*DEPRESSION_THRESHOLDS),
+                        name="depression_threshold_range"),
+        CheckConstraint("elevation_threshold BETWEEN {} AND {}".format(*ELEVATION_THRESHOLDS),
+                        name="elevation_threshold_range"),
+        CheckConstraint("cooldown_minutes BETWEEN {} AND {}".format(*COOLDOWN_MINUTES),
+                        name="cooldown_range"),
     )
 
 

@@ -1,29 +1,35 @@
 """Crisis rules over the facts a mood event carries. Pure functions.
 
-Defaults: a severe state (-4 or +4), a drop of 3 or more levels within 24 h,
-rapid cycling today. A user may tighten them (alert at -3/+3, on a drop of 2,
-on their own thresholds), never loosen or switch them off.
+Defaults (services/kit/contracts/crisis.py): a severe state (-4 or +4), a drop
+of 3 or more levels within 24 h, rapid cycling today. A user may tighten them
+(alert at -3/+3, on a drop of 2, on their own thresholds), never loosen or
+switch them off.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEVERE_STATE = "severe_state"
-DROP_24H = "drop_24h"
-USER_THRESHOLD = "user_threshold"
-RAPID_CYCLING = "rapid_cycling"
-DEFAULTS = {"severe_level": 4, "drop_levels": 3, "depression_threshold": None,
-            "elevation_threshold": None, "cooldown_minutes": 360}
+from services.kit.contracts.crisis import (
+    DROP_24H,
+    RAPID_CYCLING,
+    RULE_DEFAULTS,
+    SEVERE_STATE,
+    USER_THRESHOLD,
+)
 
 
 @dataclass(frozen=True)
 class Rules:
-    severe_level: int = 4
-    drop_levels: int = 3
-    depression_threshold: int | None = None
-    elevation_threshold: int | None = None
-    cooldown_minutes: int = 360
+    severe_level: int
+    drop_levels: int
+    depression_threshold: int | None
+    elevation_threshold: int | None
+    cooldown_minutes: int
+
+    @classmethod
+    def defaults(cls) -> Rules:
+        return cls(**RULE_DEFAULTS)
 
 
 def fired(facts: dict, rules: Rules) -> dict[str, dict]:

@@ -18,10 +18,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.kit import config, tokens
+from services.kit import tokens
 from services.kit.errors import Conflict, NotFound, ServiceUnavailable, Unauthenticated
 from services.kit.ratelimit import Limit
-from services.kit.records import to_dict, utcnow
+from services.kit.records import apply_changes, editable_fields, to_dict, utcnow
 from services.kit.redis import RedisError
 from services.user_management.models import (
     LoginSession,
@@ -34,19 +34,14 @@ log = logging.getLogger(__name__)
 
 # argon2id at the OWASP minimum (19 MiB, t=2, p=1): about 36 ms per hash here.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-PROFILE_FIELDS = ("display_name", "timezone", "locale", "country", "phone")
 BAD_LOGIN = "Email or password is incorrect."
 
 
-def _auth_settings() -> dict:
-    return config.section("AUTH")
-
-
 def login_limits() -> tuple[Limit, Limit]:
-    auth = _auth_settings()
-    window = int(auth.get("LOGIN_WINDOW_SECONDS", 900))
-    per_account = Limit("login-account", int(auth.get("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT", 5)), window)
-    per_ip = Limit("login-ip", int(auth.get("LOGIN_MAX_ATTEMPTS_PER_IP", 20)), window)
+    auth = tokens.settings()
+    window = auth.login_window_seconds
+    per_account = Limit("login-account", auth.login_max_attempts_per_account, window)
+    per_ip = Limit("login-ip", auth.login_max_attempts_per_ip, window)
     return per_account, per_ip
 
 
@@ -99,7 +94,7 @@ def profile_of(db: Session, user_id: str) -> dict:
         "user_id": user.user_id,
         "email": user.email,
         "created_at": user.created_at.isoformat(),
-        **to_dict(profile, PROFILE_FIELDS),
+        **to_dict(profile, editable_fields(UserProfile)),
     }
 
 
@@ -114,7 +109,8 @@ def register(db: Session, data: dict) -> str:
     except IntegrityError:
         raise Conflict("An account with this email already exists.",
                        {"email": ["Already registered."]}) from None
-    db.add(UserProfile(user_id=user.user_id, **{k: data[k] for k in PROFILE_FIELDS if k in data}))
+    editable = editable_fields(UserProfile)
+    db.add(UserProfile(user_id=user.user_id, **{k: data[k] for k in editable if k in data}))
     db.flush()
     return user.user_id
 
@@ -123,9 +119,7 @@ def update_profile(db: Session, user_id: str, changes: dict) -> dict:
     profile = db.get(UserProfile, user_id, with_for_update=True)
     if profile is None:
         raise NotFound("account not found")
-    for name in PROFILE_FIELDS:
-        if name in changes:
-            setattr(profile, name, changes[name])
+    apply_changes(profile, changes, editable_fields(UserProfile))
     db.flush()
     return profile_of(db, user_id)
 
@@ -151,7 +145,7 @@ def _token_pair(user_id: str, session: LoginSession, refresh_token: str) -> dict
 
 
 def open_session(db: Session, user_id: str) -> dict:
-    ttl = int(_auth_settings().get("REFRESH_TOKEN_TTL_SECONDS", 30 * 86400))
+    ttl = tokens.settings().refresh_token_ttl_seconds
     session = LoginSession(user_id=user_id, expires_at=utcnow() + timedelta(seconds=ttl))
     db.add(session)
     db.flush()
@@ -195,7 +189,7 @@ def refresh(db: Session, redis, refresh_token: str) -> dict:
     if token.used_at is not None:
         log.warning("refresh token reuse on session %s; session revoked", session.session_id)
         revoke_sessions(db, redis, session.user_id, [session.session_id])
-        db.commit()
+        db.commit_despite_error()
         raise Unauthenticated("Refresh token was already used; log in again.")
     token.used_at = utcnow()
     session.last_refreshed_at = utcnow()

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit.columns import timestamp, user_ref, uuid_pk
+from services.kit.columns import MANAGED, PRIVATE, timestamp, user_ref, uuid_pk
 from services.kit.db import declarative_base
 
 SCHEMA = "user_management"
@@ -32,7 +32,7 @@ class User(Base):
 
     user_id: Mapped[str] = uuid_pk()
     email: Mapped[str] = mapped_column(Text, nullable=False)
-    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False, info=PRIVATE)
     created_at: Mapped[datetime] = timestamp()
     updated_at: Mapped[datetime] = timestamp(on_update=True)
 
@@ -94,12 +94,14 @@ class EmergencyContact(Base):
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
-    consent_state: Mapped[str] = mapped_column(Text, nullable=False, server_default="invited")
+    # The contact's own decision (the user can only revoke): never set by an edit.
+    consent_state: Mapped[str] = mapped_column(Text, nullable=False, server_default="invited",
+                                               info=MANAGED)
     # SHA-256 of the invitation token the contact uses to confirm or decline.
-    consent_token_hash: Mapped[str | None] = mapped_column(Text, unique=True)
-    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_token_hash: Mapped[str | None] = mapped_column(Text, unique=True, info=PRIVATE)
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
     created_at: Mapped[datetime] = timestamp()
     updated_at: Mapped[datetime] = timestamp(on_update=True)
 

@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.kit.errors import Conflict, NotFound, ValidationFailed
-from services.kit.records import OwnedRecords, apply_changes, get_owned, to_dict, utcnow
+from services.kit.records import (
+    OwnedRecords,
+    apply_changes,
+    editable_fields,
+    get_owned,
+    to_dict,
+    utcnow,
+)
 from services.user_management.accounts import digest
 from services.user_management.models import (
     EmergencyContact,
@@ -23,26 +30,10 @@ from services.user_management.models import (
 MAX_CONTACTS = 20
 INVITATION_DAYS = 14
 
-CONTACT_FIELDS = (
-    "contact_id", "name", "relationship", "email", "phone", "priority",
-    "consent_state", "invited_at", "confirmed_at", "revoked_at", "created_at", "updated_at",
-)
-CONTACT_EDITABLE = ("name", "relationship", "email", "phone", "priority")
-PROVIDER_FIELDS = (
-    "provider_id", "name", "role", "organization", "email", "phone", "created_at", "updated_at",
-)
-PROVIDER_EDITABLE = ("name", "role", "organization", "email", "phone")
-MEDICATION_FIELDS = (
-    "medication_id", "name", "dose", "schedule", "active", "created_at", "updated_at",
-)
-MEDICATION_EDITABLE = ("name", "dose", "schedule", "active")
-
-
-
 # --- emergency contacts -------------------------------------------------------
 
 def contact_dict(contact: EmergencyContact) -> dict:
-    return to_dict(contact, CONTACT_FIELDS)
+    return to_dict(contact)
 
 
 def _invite(contact: EmergencyContact) -> str:
@@ -85,7 +76,8 @@ def create_contact(db: Session, user_id: str, data: dict) -> tuple[dict, dict]:
     )
     if count >= MAX_CONTACTS:
         raise Conflict(f"At most {MAX_CONTACTS} emergency contacts.")
-    contact = EmergencyContact(user_id=user_id, **{k: data[k] for k in CONTACT_EDITABLE if k in data})
+    editable = editable_fields(EmergencyContact)
+    contact = EmergencyContact(user_id=user_id, **{k: data[k] for k in editable if k in data})
     _require_reachable(contact)
     token = _invite(contact)
     db.add(contact)
@@ -100,7 +92,7 @@ def update_contact(db: Session, user_id: str, contact_id: str, changes: dict) ->
     only the contact can confirm.
     """
     contact = get_owned(db, EmergencyContact, user_id, contact_id, for_update=True)
-    changed = apply_changes(contact, changes, CONTACT_EDITABLE)
+    changed = apply_changes(contact, changes, editable_fields(EmergencyContact))
     _require_reachable(contact)
     invite = None
     if changes.get("consent_state") == "revoked":
@@ -177,15 +169,6 @@ def alert_context(db: Session, user_id: str) -> dict:
 
 # --- the plain owned records ---------------------------------------------------
 
-contacts = OwnedRecords(
-    EmergencyContact, CONTACT_FIELDS, CONTACT_EDITABLE,
-    (EmergencyContact.priority, EmergencyContact.created_at),
-)
-providers = OwnedRecords(
-    HealthcareProvider, PROVIDER_FIELDS, PROVIDER_EDITABLE,
-    (HealthcareProvider.name, HealthcareProvider.created_at),
-)
-medications = OwnedRecords(
-    Medication, MEDICATION_FIELDS, MEDICATION_EDITABLE,
-    (Medication.active.desc(), Medication.name),
-)
+contacts = OwnedRecords(EmergencyContact, (EmergencyContact.priority, EmergencyContact.created_at))
+providers = OwnedRecords(HealthcareProvider, (HealthcareProvider.name, HealthcareProvider.created_at))
+medications = OwnedRecords(Medication, (Medication.active.desc(), Medication.name))

@@ -14,7 +14,7 @@ def _claims(user, **overrides):
     now = int(time.time())
     settings = tokens.settings()
     claims = {
-        "iss": settings.issuer, "aud": settings.audience, "sub": user.user_id,
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": user.user_id,
         "sid": jwt.decode(user.token, options={"verify_signature": False})["sid"],
         "iat": now, "exp": now + 300, "jti": "test",
     }
@@ -54,7 +54,7 @@ def test_alg_none_is_refused(user):
 
 
 def test_hs256_signed_with_the_public_key_is_refused(user):
-    public_pem = tokens.config.read_secret(tokens.settings().public_key_file)
+    public_pem = tokens.config.read_secret(tokens.settings().jwt_public_key_file)
     header = _b64({"alg": "HS256", "typ": "JWT"})
     payload = _b64(_claims(user))
     import hashlib

@@ -103,7 +103,7 @@ def test_one_users_write_leaves_another_users_cache_alone(user, other_user, stac
 
     user.get("/api/v1/mood/shifts")
     other_user.get("/api/v1/mood/shifts")
-    client = redis.Redis.from_url(config.get("REDIS_URL"))
+    client = redis.Redis.from_url(config.kit().redis_url)
     other_keys = set(client.keys(f"mood:{other_user.user_id}:*"))
     user.post("/api/v1/mood/shift", json=shift(1))
     assert set(client.keys(f"mood:{other_user.user_id}:*")) == other_keys

@@ -105,7 +105,7 @@ def test_account_deletion_erases_every_row_of_the_user(user, other_user):
         other_user.post(f"/api/v1/{resource}", json=create)
     assert user.delete("/api/v1/account", json={"password": user.password}).status_code == 204
 
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     with engine.connect() as conn:
         tables = conn.execute(text(
             "SELECT table_name FROM information_schema.columns "

@@ -14,9 +14,11 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from services.kit.sinks import free_port  # noqa: F401 - the ops tests import it from here
-
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the ops suite runs apart; its helpers share tests/support
+
+from tests.support.ports import free_port  # noqa: E402, F401 - the ops tests import it from here
+
 ANSIBLE = ROOT / "ansible"
 PG_BIN = Path(os.environ.get("OPS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_ADMIN_URL = os.environ.get(

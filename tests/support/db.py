@@ -8,7 +8,7 @@ from services.kit import config
 
 
 def rows(sql: str, **params) -> list:
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     try:
         with engine.connect() as conn:
             return conn.execute(text(sql), params).all()

@@ -60,7 +60,7 @@ def reset_broker() -> None:
     from nameko.amqp.publish import get_connection
 
     from services.kit.events import amqp_uri
-    from services.kit.topology import all_handler_queues, declare
+    from services.ops.queues import all_handler_queues, declare
 
     declare()
     with get_connection(amqp_uri()) as conn:

@@ -21,7 +21,7 @@ BATCHES: list[list[str]] = []  # the keys of each batch the batch handler was gi
 
 
 def create_schemas() -> None:
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     with engine.begin() as conn:
         for schema in SCHEMAS:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -45,7 +45,7 @@ def create_schemas() -> None:
 
 
 def notes(schema: str) -> list[str]:
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     with engine.connect() as conn:
         rows = conn.execute(text(f'SELECT key FROM "{schema}".notes ORDER BY key')).scalars().all()
     engine.dispose()

@@ -10,7 +10,8 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from services.kit.sinks import LocalSinks, free_port, wait_for_port  # noqa: F401 - tests take free_port from here
+from services.ops.sinks import LocalSinks, wait_for_port
+from tests.support.ports import free_port  # noqa: F401 - tests take free_port from here
 
 
 class RedisServer:

@@ -7,9 +7,11 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import MetaData, create_engine, insert, text
 
-from services.kit import config, dlq, service_auth
+from services.kit import config, service_auth
 from services.kit.errors import NotFound, ServiceAuthFailed, ServiceUnavailable
-from services.kit.events import envelope, handler_queue_name, operator_dispatcher, outbox_table
+from services.kit.events import envelope, handler_queue_name, outbox_table
+from services.ops import dlq
+from services.ops.operator import operator_dispatcher
 from tests.support import probe
 from tests.support.flows import wait_until
 
@@ -87,7 +89,7 @@ def test_a_statement_run_alone_is_committed_and_followed_by_its_hooks(probes, op
 def test_event_reaches_the_handler_once_through_the_outbox(probes, operator_rpc):
     event_id = operator_rpc.kit_probe.write_and_emit("e1")
     wait_until(lambda: probe.notes("kit_probe_consumer") == ["e1"])
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
 
     def outbox_row():
         with engine.connect() as conn:
@@ -118,7 +120,7 @@ def test_a_redelivered_event_has_no_second_effect(probes):
 def test_an_event_committed_before_a_crash_is_still_published(probes):
     """A row left in the outbox (process died after COMMIT) is published by the relay."""
     event = envelope("probe.happened", "kit_probe", {"key": "orphan"}, None)
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     with engine.begin() as conn:
         conn.execute(insert(outbox_table(MetaData(schema="kit_probe"))).values(
             event_id=event["event_id"], event_type="probe.happened", payload=event, headers={}))
@@ -129,7 +131,7 @@ def test_an_event_committed_before_a_crash_is_still_published(probes):
 def test_an_event_about_an_erased_account_is_undone_and_not_retried(probes, operator_rpc):
     probe.BEHAVIOUR["gone"] = "account-erased"
     event_id = operator_rpc.kit_probe.write_and_emit("gone")
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
 
     def claimed():
         with engine.connect() as conn:

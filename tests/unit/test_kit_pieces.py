@@ -60,7 +60,7 @@ def test_an_expired_token_is_invalid():
 
 @pytest.fixture
 def redis():
-    client = redis_lib.Redis.from_url(config.get("REDIS_URL"))
+    client = redis_lib.Redis.from_url(config.kit().redis_url)
     yield client
     for key in client.scan_iter("ratelimit:test-*"):
         client.delete(key)
@@ -131,7 +131,7 @@ def test_database_error_detail_is_withheld_from_logs(migrated_database):
     from sqlalchemy import create_engine, text
 
     secret = "-".join(["feeling", "hopeless", "tonight"])
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     logger, stream = _json_logger()
     try:
         with engine.connect() as conn:
@@ -164,7 +164,7 @@ def test_config_values_come_from_the_environment(monkeypatch, tmp_path):
     finally:
         monkeypatch.undo()
         config.load()
-    assert config.get("REDIS_URL") != "redis://elsewhere:6379/3"
+    assert config.kit().redis_url != "redis://elsewhere:6379/3"
 
 
 def test_a_missing_secret_file_is_a_clear_error(tmp_path):
@@ -176,7 +176,7 @@ def test_a_database_error_raised_from_inside_another_is_withheld_too(migrated_da
     from sqlalchemy import create_engine, text
 
     secret = "-".join(["chained", "hopeless"])
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     logger, stream = _json_logger()
     try:
         try:

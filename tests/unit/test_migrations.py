@@ -13,7 +13,7 @@ from tests.support.environment import alembic_config
 
 @pytest.fixture
 def empty_database():
-    url = make_url(config.get("DATABASE_URL"))
+    url = make_url(config.kit().database_url)
     name = f"migrations_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -15,7 +15,7 @@ DAY = datetime(2026, 3, 10, tzinfo=timezone.utc)
 
 @pytest.fixture
 def db(migrated_database):
-    engine = create_engine(config.get("DATABASE_URL"))
+    engine = create_engine(config.kit().database_url)
     with engine.connect() as conn:
         transaction = conn.begin()
         yield conn

@@ -1,10 +1,11 @@
-"""The mood scale's vocabulary.
-
-Scale: NIMH Life Chart Method, -4 (severe depression) .. 0 (euthymic) .. +4
-(severe elevation), with a mixed flag beside the number (../shared/domain.md).
-What the shifts of a day mean (baselines, polarity crossings, the 24-hour
-drop) is worked out in SQL, where the shifts are: migration 0005.
+"""The mood scale: NIMH Life Chart Method, -4 (severe depression) .. 0 (euthymic)
+.. +4 (severe elevation), with a mixed flag beside the number and a named
+state (../shared/domain.md). What the shifts of a day mean (baselines,
+polarity crossings, the 24-hour drop) is worked out in SQL, where the shifts
+are: services/mood_tracking/sql/.
 """
+
+LEVEL_MIN, LEVEL_MAX = -4, 4
 
 # Named states a shift may carry beside its level. Irritable (irritable,
 # agitated, angry) and anxious (anxious, restless, overwhelmed) states feed the

@@ -1,4 +1,4 @@
-"""Run every service and the gateway as separate processes: `python -m services.kit.stack`.
+"""Run every service and the gateway as separate processes: `python -m services.ops.stack`.
 
 `make run` uses it in the foreground (Ctrl-C stops everything it started); the
 test suite uses the same class to run the real stack, and to kill and restart
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from services import registry
 from services.kit import config
-from services.kit.sinks import LocalSinks
+from services.ops.sinks import LocalSinks
 
 # Every service process: few real threads (only password hashing uses
 # eventlet's thread pool) and few malloc arenas, which keeps resident memory
@@ -49,7 +49,7 @@ class Stack:
 
     def start_one(self, name: str, path: str | None = None, env: dict | None = None) -> subprocess.Popen:
         """Start a registered process by name, or any "module:Class" given as ``path``."""
-        module = path or dict(registry.all_processes())[name]
+        module = path or {p.name: p.path for p in registry.all_processes()}[name]
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path(name), "ab")
         process = subprocess.Popen(
@@ -65,8 +65,8 @@ class Stack:
         return process
 
     def start(self) -> None:
-        for name, _ in registry.all_processes():
-            self.start_one(name)
+        for process in registry.all_processes():
+            self.start_one(process.name)
 
     def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
         process = self.processes.pop(name, None)
@@ -103,7 +103,7 @@ class Stack:
             return False
 
     def _service_up(self, name: str) -> bool:
-        from services.kit import health  # monkey-patches: only where we wait on services
+        from services.ops import health  # monkey-patches: only where we wait on services
 
         try:
             health.check(name, timeout=2)

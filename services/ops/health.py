@@ -1,4 +1,4 @@
-"""Container health check: `python -m services.kit.health <service>`.
+"""Container health check: `python -m services.ops.health <service>`.
 
 Exit 0 when the service answers its `health` RPC within the timeout.
 """
@@ -11,20 +11,18 @@ eventlet.monkey_patch()
 
 import sys  # noqa: E402
 
-from nameko.standalone.rpc import ClusterRpcClient  # noqa: E402
-
-from services.kit import config, service_auth  # noqa: E402
+from services.kit import config  # noqa: E402
+from services.ops.operator import operator_rpc  # noqa: E402
 
 
 def check(service: str, timeout: float = 5.0) -> dict:
-    context = service_auth.stamp({}, "operator")
-    with ClusterRpcClient(context_data=context, timeout=timeout) as client:
+    with operator_rpc(timeout=timeout) as client:
         return client[service].health()
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m services.kit.health <service>", file=sys.stderr)
+        print("usage: python -m services.ops.health <service>", file=sys.stderr)
         return 2
     config.load()
     try:

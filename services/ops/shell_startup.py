@@ -10,13 +10,11 @@ operator's service credential (the services refuse calls without one), and adds
     >>> dlq.replay(queue_name)             # back to the handler's queue
 """
 
-from nameko.standalone.rpc import ClusterRpcClient
-
-from services.kit import dlq, service_auth  # noqa: F401  (dlq is for the operator)
-from services.kit.events import operator_dispatcher
+from services.ops import dlq  # noqa: F401  (dlq is for the operator)
+from services.ops.operator import operator_dispatcher, operator_rpc
 
 n.disconnect()  # noqa: F821  (n is the shell's helper module)
-_client = ClusterRpcClient(context_data=service_auth.stamp({}, "operator"))
+_client = operator_rpc()
 n.rpc = _client.start()  # noqa: F821
 n.disconnect = _client.stop  # noqa: F821
 n.dispatch_event = operator_dispatcher()  # noqa: F821

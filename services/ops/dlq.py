@@ -11,9 +11,8 @@ from __future__ import annotations
 from nameko.amqp.publish import get_connection
 
 from services.kit.events import ATTEMPT_HEADER, ERROR_HEADER, amqp_uri
-from services.kit.topology import all_handler_queues
-
-DEAD_SUFFIX = ".dead"
+from services.kit.events.topology import DEAD_SUFFIX
+from services.ops.queues import all_handler_queues
 
 
 def dead_queues() -> list[str]:

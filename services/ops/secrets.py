@@ -1,4 +1,4 @@
-"""Local development secrets: `python -m services.kit.secrets ensure`.
+"""Local development secrets: `python -m services.ops.secrets ensure`.
 
 Creates, only when missing, the files config.yaml points at: an Ed25519 key pair
 for access tokens and a random service-to-service secret. Production mounts
@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.kit import config
+from services.kit import config, tokens
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -39,10 +39,10 @@ def generate_jwt_keypair() -> tuple[bytes, bytes]:
 
 
 def ensure() -> list[Path]:
-    auth = config.section("AUTH")
-    private_path = config.resolve_path(auth["JWT_PRIVATE_KEY_FILE"])
-    public_path = config.resolve_path(auth["JWT_PUBLIC_KEY_FILE"])
-    service_path = config.resolve_path(config.get("SERVICE_AUTH_SECRET_FILE"))
+    auth = tokens.settings()
+    private_path = config.resolve_path(auth.jwt_private_key_file)
+    public_path = config.resolve_path(auth.jwt_public_key_file)
+    service_path = config.resolve_path(config.kit().service_auth_secret_file)
     created = []
     if not private_path.exists() or not public_path.exists():
         private, public = generate_jwt_keypair()
@@ -57,7 +57,7 @@ def ensure() -> list[Path]:
 
 def main(argv: list[str]) -> int:
     if argv[1:] != ["ensure"]:
-        print("usage: python -m services.kit.secrets ensure", file=sys.stderr)
+        print("usage: python -m services.ops.secrets ensure", file=sys.stderr)
         return 2
     for path in ensure():
         print(f"[secrets] created {path}")

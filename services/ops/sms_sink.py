@@ -1,7 +1,7 @@
 """A local AWS endpoint (moto) for SNS, with the SMS it accepted readable:
 for `make run` and the tests.
 
-    python scripts/sms_sink.py --port 5055
+    python -m services.ops.sms_sink --port 5055
 
 Point SNS_ENDPOINT_URL at http://127.0.0.1:5055. GET /_sms on --inspect-port
 (default port + 1) lists every SMS sent: [{"message_id", "phone", "text"}].
@@ -9,11 +9,16 @@ Point SNS_ENDPOINT_URL at http://127.0.0.1:5055. GET /_sms on --inspect-port
 
 import argparse
 import json
+import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from moto.server import ThreadedMotoServer
+
+from services.ops.sinks import configure_json_logging
+
+log = logging.getLogger("sms_sink")
 
 
 def sent_sms() -> list[dict]:
@@ -46,11 +51,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--inspect-port", type=int)
     args = parser.parse_args()
+    configure_json_logging("sms_sink")
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     inspect = ThreadingHTTPServer((args.host, args.inspect_port or args.port + 1), Inspect)
     threading.Thread(target=inspect.serve_forever, daemon=True).start()
-    print(f"SMS sink (moto SNS) on {args.host}:{args.port}", flush=True)
+    log.info("SMS sink (moto SNS) on %s:%d", args.host, args.port)
     try:
         while True:
             time.sleep(3600)

@@ -1,0 +1,24 @@
+"""Crisis rules: their names, their defaults, and how far a user may tighten them
+(never loosen or switch them off). One table for the service, its tables'
+defaults and checks, and the gateway's validation."""
+
+SEVERE_STATE = "severe_state"
+DROP_24H = "drop_24h"
+USER_THRESHOLD = "user_threshold"
+RAPID_CYCLING = "rapid_cycling"
+RULE_NAMES = (SEVERE_STATE, DROP_24H, USER_THRESHOLD, RAPID_CYCLING)
+
+RULE_DEFAULTS = {
+    "severe_level": 4,            # |level| that is a crisis
+    "drop_levels": 3,             # a fall of this many levels within 24 hours
+    "depression_threshold": None,  # the user's own: alert at or below this level
+    "elevation_threshold": None,   # the user's own: alert at or above this level
+    "cooldown_minutes": 360,      # between two alerts
+}
+
+# What each may be set to: only tighter than (or equal to) the default.
+SEVERE_LEVELS = (3, 4)
+DROP_LEVELS = (2, 3)
+DEPRESSION_THRESHOLDS = (-4, -1)  # inclusive range
+ELEVATION_THRESHOLDS = (1, 4)
+COOLDOWN_MINUTES = (5, 360)

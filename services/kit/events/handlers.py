@@ -1,0 +1,304 @@
+"""Handling events: idempotent, retried, batched, committed before the ack.
+
+``@event_handler("mood_tracking", "mood.shift.logged")`` (or
+``@batch_event_handler``, whose method takes a list) consumes with these
+guarantees:
+- the events waiting in the queue are taken as one batch: one worker, one
+  transaction, one ack; a failed batch is rerun one event at a time;
+- the envelope's ``event_id`` is claimed in ``processed_events`` in the same
+  transaction as the handler's effects, so a redelivered event is skipped;
+- the transaction commits before the message is acked;
+- a failing handler is retried after growing delays (one TTL queue per delay,
+  dead-lettering back to the handler's queue), then parked in ``<queue>.dead``
+  for an operator to inspect and replay (services/ops/dlq.py);
+- an event without a valid service credential is refused into the dead queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import time
+from collections import deque
+
+import eventlet
+import eventlet.event
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from eventlet.queue import Full, LightQueue
+from kombu import Queue
+from kombu.common import maybe_declare
+from nameko.amqp.consume import Consumer as AmqpConsumer
+from nameko.amqp.publish import Publisher as AmqpPublisher
+from nameko.amqp.publish import get_connection
+from nameko.events import SERVICE_POOL
+from nameko.events import EventHandler as NamekoEventHandler
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import decode_from_headers
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.exc import IntegrityError
+
+from services.kit import config, service_auth
+from services.kit.db import KitSession
+from services.kit.entrypoints import finish_transactions
+from services.kit.errors import ServiceAuthFailed
+from services.kit.events.topology import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    amqp_uri,
+    handler_queues,
+)
+from services.kit.records import refers_to_erased_row
+
+log = logging.getLogger(__name__)
+
+BUSY_WITHIN_SECONDS = 0.1
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    return Table(
+        "processed_events",
+        metadata,
+        Column("event_id", UUID(as_uuid=False), nullable=False),
+        Column("consumer", Text, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("event_id", "consumer"),
+    )
+
+
+@functools.cache
+def _claim_statement(schema: str):
+    """Built once per schema: claiming only binds the ids and the consumer."""
+    table = processed_events_table(MetaData(schema=schema))
+    claimed = select(func.unnest(cast(bindparam("event_ids"), ARRAY(UUID(as_uuid=False)))),
+                     bindparam("consumer", type_=Text))
+    return (insert(table).from_select(["event_id", "consumer"], claimed)
+            .on_conflict_do_nothing().returning(table.c.event_id))
+
+
+def claim(session: KitSession, event_ids: list[str], consumer: str) -> set[str]:
+    """Record that ``consumer`` handled these events; return those it had not.
+
+    Runs inside the handler's transaction, so the claims and the handler's
+    effects commit (or roll back) together. A concurrent duplicate waits on
+    the primary key and then sees the conflict.
+    """
+    result = session.execute(_claim_statement(session.schema),
+                             {"event_ids": event_ids, "consumer": consumer})
+    return {str(event_id) for event_id in result.scalars()}
+
+
+class _BatchConsumer(AmqpConsumer):
+    def ack_message_and_all_before(self, message) -> None:
+        """One ack for a whole batch. Safe because batches run one at a time on
+        this handler's own channel: every earlier delivery is settled already."""
+        if message.channel.connection:
+            with contextlib.suppress(AmqpConnectionError):
+                message.ack(multiple=True)
+
+
+class EventHandler(NamekoEventHandler):
+    """nameko's event handler with credentials, commit-before-ack, retries, and
+    batches: the events waiting in the queue are handled together, in one worker
+    and one transaction, then acknowledged with one ack.
+
+    Batches run one at a time per handler, in queue order. If a batch fails,
+    its events are run again one by one, so a single bad event is retried (and
+    finally dead-lettered) alone and never holds back the others.
+    """
+
+    def __init__(self, source_service: str, event_type: str, max_batch: int = 50, **kwargs):
+        kwargs.pop("requeue_on_error", None)
+        # The whole batch is unacknowledged while it runs: let the broker send that many.
+        kwargs.setdefault("prefetch_count", max_batch)
+        super().__init__(
+            source_service, event_type, handler_type=SERVICE_POOL,
+            reliable_delivery=True, requeue_on_error=False, **kwargs,
+        )
+        self.max_batch = max_batch
+
+    consumer_cls = _BatchConsumer
+
+    def setup(self):
+        queues = handler_queues(
+            self.source_service, self.event_type, self.container.service_name, self.method_name
+        )
+        self.retry_queues = queues["retries"]
+        self.dead_queue = queues["dead"]
+        with get_connection(amqp_uri()) as conn:
+            channel = conn.channel()
+            for queue in [*self.retry_queues, self.dead_queue]:
+                maybe_declare(queue, channel)
+        self.requeue_publisher = AmqpPublisher(amqp_uri(), use_confirms=True, serializer="json")
+        self._arrived: deque = deque()
+        self._wakeup = LightQueue(maxsize=1)
+        super().setup()
+
+    def start(self):
+        self.container.spawn_managed_thread(self._run_batches, identifier=f"batches[{self.method_name}]")
+        super().start()
+
+    def handle_message(self, body, message):
+        context_data = decode_from_headers(message.headers)
+        try:
+            service_auth.caller_of(context_data)
+        except ServiceAuthFailed:
+            log.warning("refused event on %s: no valid service credential", self.queue.name)
+            self._park(message, "ServiceAuthFailed", self.dead_queue)
+            return
+        if not isinstance(body, dict) or not body.get("event_id"):
+            log.warning("refused malformed event on %s", self.queue.name)
+            self._park(message, "MalformedEvent", self.dead_queue)
+            return
+        service_auth.stamp(context_data, self.container.service_name)
+        self._arrived.append((body, message, context_data))
+        with contextlib.suppress(Full):
+            self._wakeup.put_nowait(None)
+
+    def _run_batches(self):
+        window = config.settings(config.EventSettings).batch_window_ms / 1000
+        last_batch, last_size = 0.0, 0
+        while True:
+            self._wakeup.get()
+            # Busy (events piled up behind the last batch, a moment ago): give this
+            # one a few ms to fill, so one transaction carries several events.
+            # Otherwise go at once: one event at a time pays no delay.
+            busy = last_size > 1 and time.monotonic() - last_batch < BUSY_WITHIN_SECONDS
+            eventlet.sleep(window if busy else 0)
+            while self._arrived:
+                batch = [self._arrived.popleft()
+                         for _ in range(min(self.max_batch, len(self._arrived)))]
+                last_batch, last_size = time.monotonic(), len(batch)
+                self._handle(batch)
+
+    def _handle(self, batch: list) -> None:
+        error = self._run_worker(batch)
+        if error is None:
+            self.consumer.ack_message_and_all_before(batch[-1][1])
+        elif len(batch) == 1:
+            self._retry_later(batch[0][1], error)
+        else:
+            log.warning("a batch of %d events for %s failed (%s); handling them one by one",
+                        len(batch), self.method_name, error)
+            for item in batch:
+                self._handle([item])
+
+    def _run_worker(self, batch: list) -> str | None:
+        """Run the handler over ``batch`` and wait; the error's name, or None."""
+        outcome = eventlet.event.Event()
+
+        def handle_result(worker_ctx, result=None, exc_info=None):
+            exc_info = finish_transactions(self.container, worker_ctx, exc_info)
+            outcome.send(None if exc_info is None else exc_info[0].__name__)
+            return result, exc_info
+
+        try:
+            self.container.spawn_worker(self, ([body for body, _, _ in batch],), {},
+                                        context_data=batch[0][2], handle_result=handle_result)
+        except ContainerBeingKilled:
+            for _, message, _ in batch:
+                self.consumer.requeue_message(message)
+            raise
+        return outcome.wait()
+
+    def _retry_later(self, message, error: str) -> None:
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        if attempt <= len(self.retry_queues):
+            target = self.retry_queues[attempt - 1]
+            log.warning("event handler %s failed (%s); retry %d in %s",
+                        self.method_name, error, attempt, target.name.rsplit("-", 1)[-1])
+        else:
+            target = self.dead_queue
+            log.error("event handler %s failed (%s) %d times; parked in %s",
+                      self.method_name, error, attempt, target.name)
+        self._park(message, error, target, attempt)
+
+    def _park(self, message, error: str, queue: Queue, attempt: int | None = None) -> None:
+        """Move the message to ``queue`` (a retry or the dead-letter queue)."""
+        headers = dict(message.headers or {})
+        headers[ERROR_HEADER] = error
+        if attempt is not None:
+            headers[ATTEMPT_HEADER] = attempt
+        self.requeue_publisher.publish(
+            message.payload, exchange="", routing_key=queue.name, headers=headers,
+            message_id=message.properties.get("message_id"),
+        )
+        self.consumer.ack_message(message)
+
+
+def _handler(source_service: str, event_type: str, call, max_batch: int, fn):
+    """The worker method behind both decorators: claim the batch's events in one
+    statement, then ``call(self, fresh_events)`` on those not handled before."""
+
+    @functools.wraps(fn)
+    def handle(self, events):
+        consumer = f"{self.name}.{fn.__name__}"
+        # A redelivery can sit in the same batch as the first copy: handle it once.
+        events = list({event["event_id"]: event for event in events}.values())
+        fresh = claim(self.db, [event["event_id"] for event in events], consumer)
+        skipped = [event["event_id"] for event in events if event["event_id"] not in fresh]
+        if skipped:
+            log.info("events %s already handled by %s; skipped", ", ".join(skipped), consumer)
+        events = [event for event in events if event["event_id"] in fresh]
+        if not events:
+            return None
+        try:
+            return call(self, events)
+        except IntegrityError as exc:
+            # In a batch, the one-by-one rerun finds which event it was.
+            if len(events) > 1 or not refers_to_erased_row(exc):
+                raise
+        # The account was erased while the event was on its way: nothing is left
+        # to act on, and retrying would fail forever. Undo, and remember the event.
+        log.info("event %s skipped by %s: the account no longer exists", events[0]["event_id"], consumer)
+        self.db.rollback()
+        claim(self.db, [events[0]["event_id"]], consumer)
+        return None
+
+    return EventHandler.decorator(source_service, event_type, max_batch=max_batch)(handle)
+
+
+def event_handler(source_service: str, event_type: str, max_batch: int = 50):
+    """Decorate a service method as an idempotent, retried event handler.
+
+    The method receives one event envelope (``event_id``, ``event_type``,
+    ``source``, ``occurred_at``, ``subject_id``, ``data``); the events of a
+    batch are handled in turn, in one transaction. The service must have
+    ``db = Database()``: event ids are claimed in its transaction. A handler
+    whose write hits a foreign key that is gone (the user's account was erased
+    meanwhile) has its work undone and the event counted as handled.
+    """
+
+    def decorate(fn):
+        def each(self, events):
+            for event in events:
+                fn(self, event)
+
+        return _handler(source_service, event_type, each, max_batch, fn)
+
+    return decorate
+
+
+def batch_event_handler(source_service: str, event_type: str, max_batch: int = 50):
+    """As ``event_handler``, but the method receives the batch: a list of the
+    envelopes not handled before, in queue order (for handlers that can do one
+    query for many events)."""
+
+    def decorate(fn):
+        return _handler(source_service, event_type, fn, max_batch, fn)
+
+    return decorate
+
+
