@@ -18,6 +18,7 @@ RUN pip install -r requirements.txt
 COPY services ./services
 COPY gateway ./gateway
 COPY backup ./backup
+COPY monitoring ./monitoring
 RUN pip install --no-deps .
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -86,7 +86,7 @@ bench: deps secrets system ## throughput, latency and memory figures (prints, ne
 	@$(BIN)/python -m tests.bench
 
 lint: deps-all ## ruff over the Python code
-	@$(BIN)/ruff check services gateway migrations backup infra deploy tests
+	@$(BIN)/ruff check services gateway migrations backup infra deploy monitoring tests
 
 clean: ## remove the virtualenv and generated files (keeps var/secrets)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

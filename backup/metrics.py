@@ -19,6 +19,12 @@ from pathlib import Path
 import boto3
 
 from backup.settings import Settings
+from monitoring.catalogue import (
+    BACKUP_DURATION_METRIC,
+    BACKUP_LAST_SUCCESS_METRIC,
+    BACKUP_SIZE_METRIC,
+    BACKUP_SUCCESS_METRIC,
+)
 
 log = logging.getLogger("sanctum-backup")
 
@@ -88,13 +94,14 @@ def _put_cloudwatch(
         {"Name": "Environment", "Value": settings.environment},
     ]
     data = [
-        {"MetricName": "Success", "Value": 1.0 if ok else 0.0, "Unit": "Count"},
-        {"MetricName": "DurationSeconds", "Value": duration, "Unit": "Seconds"},
+        {"MetricName": BACKUP_SUCCESS_METRIC, "Value": 1.0 if ok else 0.0, "Unit": "Count"},
+        {"MetricName": BACKUP_DURATION_METRIC, "Value": duration, "Unit": "Seconds"},
     ]
     if ok and size is not None:
-        data.append({"MetricName": "SizeBytes", "Value": float(size), "Unit": "Bytes"})
+        data.append({"MetricName": BACKUP_SIZE_METRIC, "Value": float(size), "Unit": "Bytes"})
     if ok:
-        data.append({"MetricName": "LastSuccessEpoch", "Value": now.timestamp(), "Unit": "Seconds"})
+        data.append({"MetricName": BACKUP_LAST_SUCCESS_METRIC, "Value": now.timestamp(),
+                     "Unit": "Seconds"})
     try:
         # The endpoint can be redirected with AWS_ENDPOINT_URL_CLOUDWATCH (tests: moto).
         client = boto3.client("cloudwatch", region_name=settings.region)

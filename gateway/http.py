@@ -219,7 +219,12 @@ class Route(HttpRequestHandler):
     token_check = TokenCheck()
 
     def __init__(self, method, url, *, body=None, query=None, response=None, status=200,
-                 auth=True, tags=(), **kwargs):
+                 auth=True, tags=(), errors=(), idempotent=False, local=False, path_choices=None,
+                 **kwargs):
+        """``errors``: the statuses the service may answer besides those the route's
+        shape implies (400 with a body or query, 401 with auth, 404 with an id in the
+        path, 413/415 with a body, 503 unless ``local``); ``idempotent``: the route
+        takes an Idempotency-Key header. The OpenAPI document lists exactly these."""
         # Domain errors are answers (404, 409...), not faults: never logged as errors.
         kwargs.setdefault("expected_exceptions", SanctumError)
         super().__init__(method, url, **kwargs)
@@ -229,6 +234,24 @@ class Route(HttpRequestHandler):
         self.status = status
         self.auth = auth
         self.tags = tuple(tags)
+        self.idempotent = idempotent
+        self.path_choices = path_choices or {}
+        # A status may come with its own body schema instead of the Error schema.
+        self.error_bodies = dict(errors) if isinstance(errors, dict) else {}
+        self.statuses = self._statuses(set(errors), local)
+
+    def _statuses(self, errors: set[int], local: bool) -> set[int]:
+        if self.body_schema is not None:
+            errors |= {400, 413, 415}
+        if self.query_schema is not None or self.idempotent:
+            errors.add(400)
+        if self.auth:
+            errors.add(401)
+        if "<" in self.url:
+            errors.add(404)
+        if not local:
+            errors.add(503)
+        return errors
 
     # --- request side ----------------------------------------------------
     def _read_body(self, request: Request) -> dict:
@@ -259,7 +282,7 @@ class Route(HttpRequestHandler):
             raise ValidationFailed(fields=_field_errors(exc.messages)) from None
 
     def build_call(self, request: Request) -> Call:
-        call = Call(request, request_id=request_id_of(request))
+        call = Call(request, request_id=request_id_of(request) if self.idempotent else "")
         if self.auth:
             call.identity = self.token_check.identify(request)
         if self.body_schema is not None:

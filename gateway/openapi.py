@@ -6,22 +6,41 @@ import inspect
 import re
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
-from gateway.http import Route
+from gateway.http import IDEMPOTENCY_KEY, Route
 from gateway.schemas.common import ErrorSchema
 
 PATH_PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
 ERROR_STATUSES = {
-    400: "Invalid input; `fields` names each problem",
-    401: "Missing, invalid, expired or revoked access token",
+    400: "Not what this document describes; `fields` names each problem",
+    401: "Missing, invalid, expired or revoked credentials",
     404: "Not found (or not yours)",
+    409: "Conflicts with what exists (already done, already taken, at a limit)",
     413: "Body too large",
     415: "Body is not application/json",
+    422: "Well formed, but a value cannot be used; `fields` names each (a phone number "
+         "no network has, a time in the future, a range too long)",
     429: "Too many attempts; see Retry-After",
-    503: "A service is not answering; retry shortly",
+    503: "A part of the system is not answering; retry shortly",
 }
+IDEMPOTENCY_KEY_HEADER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "description": "Makes retries safe: a request repeated with the same key returns the "
+                   "first one's result instead of doing it twice.",
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern},
+}
+
+
+def _path_parameter(name: str, route: Route) -> dict:
+    schema = {"type": "string"}
+    if name.endswith("_id"):
+        schema["format"] = "uuid"
+    choices = route.path_choices.get(name)
+    if choices:
+        schema["enum"] = list(choices)
+    return {"in": "path", "name": name, "required": True, "schema": schema}
 
 
 def routes_of(service_cls) -> list[tuple[str, Route]]:
@@ -43,9 +62,9 @@ def _operation(name, func, route: Route) -> dict:
     }
     params = PATH_PARAM.findall(route.url)
     if params:
-        operation["parameters"] = [
-            {"in": "path", "name": p, "required": True, "schema": {"type": "string"}} for p in params
-        ]
+        operation["parameters"] = [_path_parameter(p, route) for p in params]
+    if route.idempotent:
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_HEADER)
     if route.query_schema is not None:
         operation.setdefault("parameters", []).append({"in": "query", "schema": route.query_schema})
     if route.body_schema is not None:
@@ -56,12 +75,12 @@ def _operation(name, func, route: Route) -> dict:
     if route.response_schema is not None:
         success["content"] = {"application/json": {"schema": route.response_schema}}
     operation["responses"][str(route.status)] = success
-    for status, description in ERROR_STATUSES.items():
-        if status == 401 and not route.auth:
+    for status in sorted(route.statuses):
+        if str(status) in operation["responses"]:
             continue
         operation["responses"][str(status)] = {
-            "description": description,
-            "content": {"application/json": {"schema": "Error"}},
+            "description": ERROR_STATUSES[status],
+            "content": {"application/json": {"schema": route.error_bodies.get(status, "Error")}},
         }
     if route.auth:
         operation["security"] = [{"bearerAuth": []}]
@@ -88,4 +107,15 @@ def build_spec(service_cls, version: str = "1.0.0") -> dict:
             paths.setdefault(path, {})[method.lower()] = _operation(name, func, route)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    _state_min_properties(document, service_cls)
+    return document
+
+
+def _state_min_properties(document: dict, service_cls) -> None:
+    """A partial update needs at least one field: say so where apispec cannot."""
+    schemas = document["components"]["schemas"]
+    for _, _, route in routes_of(service_cls):
+        minimum = getattr(route.body_schema, "min_properties", None)
+        if minimum:
+            schemas[resolver(type(route.body_schema))]["minProperties"] = minimum

@@ -18,7 +18,7 @@ class CrisisRoutes(ServiceClients):
         return self.patterns.set_rules(call.user_id, call.body)
 
     @route("GET", "/api/v1/patterns/flags", query=DayRange, response=s.PatternFlag(many=True),
-           tags=["crisis"])
+           tags=["crisis"], errors=[422])
     def list_flags(self, call):
         return self.patterns.list_flags(call.user_id, day_range(call.query))
 

@@ -13,7 +13,7 @@ def shift_query(query: dict) -> dict:
 
 class MoodRoutes(ServiceClients):
     @route("POST", "/api/v1/mood/shift", body=s.ShiftCreate, response=s.Shift, status=201,
-           tags=["mood"])
+           tags=["mood"], errors=[422], idempotent=True)
     def log_shift(self, call):
         """Log a mood shift; crisis rules run on it at once.
 
@@ -21,7 +21,7 @@ class MoodRoutes(ServiceClients):
         returns the shift already logged instead of logging it twice."""
         return self.mood.log_shift(call.user_id, call.body, call.request_id)
 
-    @route("GET", "/api/v1/mood/shifts", query=s.ShiftQuery, response=s.ShiftPage, tags=["mood"])
+    @route("GET", "/api/v1/mood/shifts", query=s.ShiftQuery, response=s.ShiftPage, tags=["mood"], errors=[422])
     def list_shifts(self, call):
         """Newest first, within [from, to); follow next_cursor for more."""
         return self.mood.list_shifts(call.user_id, shift_query(call.query))
@@ -31,7 +31,7 @@ class MoodRoutes(ServiceClients):
         return self.mood.get_shift(call.user_id, shift_id)
 
     @route("PATCH", "/api/v1/mood/shifts/<shift_id>", body=s.ShiftUpdate, response=s.Shift,
-           tags=["mood"])
+           tags=["mood"], errors=[422])
     def correct_shift(self, call, shift_id):
         """Correct an entry; baselines and crisis rules follow the correction."""
         return self.mood.correct_shift(call.user_id, shift_id, call.body)
@@ -41,13 +41,13 @@ class MoodRoutes(ServiceClients):
         self.mood.delete_shift(call.user_id, shift_id)
 
     @route("GET", "/api/v1/mood/baselines", query=DayRange, response=s.Baseline(many=True),
-           tags=["mood"])
+           tags=["mood"], errors=[422])
     def daily_baselines(self, call):
         """Per day: peak elevation and depression, irritability, anxiety, sleep."""
         return self.mood.daily_baselines(call.user_id, day_range(call.query))
 
     @route("GET", "/api/v1/mood/rapid-cycling", query=DayRange,
-           response=s.RapidCyclingDay(many=True), tags=["mood"])
+           response=s.RapidCyclingDay(many=True), tags=["mood"], errors=[422])
     def rapid_cycling_days(self, call):
         """Days with two or more polarity crossings (a pattern, not a diagnosis)."""
         return self.mood.rapid_cycling_days(call.user_id, day_range(call.query))

@@ -12,7 +12,7 @@ class PeopleRoutes(ServiceClients):
         return self.users.list_contacts(call.user_id)
 
     @route("POST", "/api/v1/contacts", body=s.ContactCreate, response=s.Contact, status=201,
-           tags=["contacts"])
+           tags=["contacts"], errors=[409, 422])
     def create_contact(self, call):
         """Add a contact; they get an invitation and must confirm before any alert."""
         return self.users.create_contact(call.user_id, call.body)
@@ -22,7 +22,7 @@ class PeopleRoutes(ServiceClients):
         return self.users.get_contact(call.user_id, contact_id)
 
     @route("PATCH", "/api/v1/contacts/<contact_id>", body=s.ContactUpdate, response=s.Contact,
-           tags=["contacts"])
+           tags=["contacts"], errors=[422])
     def update_contact(self, call, contact_id):
         """Edit; a new email or phone restarts consent. consent_state=revoked stops alerts."""
         return self.users.update_contact(call.user_id, contact_id, call.body)
@@ -31,20 +31,20 @@ class PeopleRoutes(ServiceClients):
     def delete_contact(self, call, contact_id):
         self.users.delete_contact(call.user_id, contact_id)
 
-    @route("POST", "/api/v1/contacts/<contact_id>/invite", response=s.Contact, tags=["contacts"])
+    @route("POST", "/api/v1/contacts/<contact_id>/invite", response=s.Contact, tags=["contacts"], errors=[409])
     def reinvite_contact(self, call, contact_id):
         """Send a fresh invitation to a contact who has not confirmed."""
         return self.users.reinvite_contact(call.user_id, contact_id)
 
     # --- the contact's side: answering an invitation (token, no account) ----
     @route("POST", "/api/v1/consent/details", auth=False, body=s.InvitationToken,
-           response=s.Invitation, tags=["consent"])
+           response=s.Invitation, tags=["consent"], errors=[404])
     def describe_invitation(self, call):
         """Who is asking: for the invited person's confirmation page."""
         return self.users.describe_invitation(call.body["token"])
 
     @route("POST", "/api/v1/consent", auth=False, body=s.InvitationAnswer,
-           response=s.ConsentResult, tags=["consent"])
+           response=s.ConsentResult, tags=["consent"], errors=[404, 409])
     def answer_invitation(self, call):
         """The invited person confirms, declines, or later withdraws (decline)."""
         return self.users.respond_to_invitation(call.body["token"], call.body["decision"])
@@ -55,7 +55,7 @@ class PeopleRoutes(ServiceClients):
         return self.users.list_providers(call.user_id)
 
     @route("POST", "/api/v1/providers", body=s.ProviderCreate, response=s.Provider, status=201,
-           tags=["providers"])
+           tags=["providers"], errors=[422])
     def create_provider(self, call):
         return self.users.create_provider(call.user_id, call.body)
 
@@ -64,7 +64,7 @@ class PeopleRoutes(ServiceClients):
         return self.users.get_provider(call.user_id, provider_id)
 
     @route("PATCH", "/api/v1/providers/<provider_id>", body=s.ProviderUpdate, response=s.Provider,
-           tags=["providers"])
+           tags=["providers"], errors=[422])
     def update_provider(self, call, provider_id):
         return self.users.update_provider(call.user_id, provider_id, call.body)
 

@@ -19,6 +19,7 @@ DOCS_PAGE = """<!doctype html>
 <script src="/api/v1/docs/assets/swagger-ui-bundle.js"></script>
 <script src="/api/v1/docs/assets/init.js"></script>
 </body></html>"""
+DOCS_ASSET_NAMES = ("init.js", "swagger-ui.css", "swagger-ui-bundle.js")
 DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#docs",
   deepLinking: true, persistAuthorization: false});"""
 
@@ -26,19 +27,19 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id:
 class SystemRoutes:
     _openapi = None
 
-    @route("GET", "/health", auth=False, response=Health)
+    @route("GET", "/health", auth=False, response=Health, local=True)
     def health(self, call):
         """Liveness: the gateway process answers."""
         return {"status": "ok"}
 
-    @route("GET", "/ready", auth=False, response=Readiness)
+    @route("GET", "/ready", auth=False, response=Readiness, errors={503: Readiness}, local=True)
     def ready(self, call):
         """Readiness: PostgreSQL, Redis and RabbitMQ are reachable from here."""
         ok, checks = readiness.check_all()
         return json_response({"status": "ready" if ok else "not_ready", "checks": checks},
                              200 if ok else 503)
 
-    @route("GET", "/api/v1/openapi.json", auth=False)
+    @route("GET", "/api/v1/openapi.json", auth=False, local=True)
     def openapi(self, call):
         """This API's OpenAPI 3 document."""
         if SystemRoutes._openapi is None:
@@ -47,16 +48,17 @@ class SystemRoutes:
             SystemRoutes._openapi = build_spec(type(self))
         return SystemRoutes._openapi
 
-    @route("GET", "/api/v1/docs", auth=False)
+    @route("GET", "/api/v1/docs", auth=False, local=True)
     def docs(self, call):
         """Interactive API documentation."""
         return Response(DOCS_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
 
-    @route("GET", "/api/v1/docs/assets/<name>", auth=False)
+    @route("GET", "/api/v1/docs/assets/<name>", auth=False, local=True,
+           path_choices={"name": DOCS_ASSET_NAMES})
     def docs_asset(self, call, name):
         if name == "init.js":
             return Response(DOCS_INIT, headers={"Content-Type": "application/javascript"})
-        if name not in {"swagger-ui.css", "swagger-ui-bundle.js"}:
+        if name not in DOCS_ASSET_NAMES:
             raise NotFound("No such asset.")
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return Response((DOCS_ASSETS / name).read_bytes(),

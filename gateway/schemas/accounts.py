@@ -3,16 +3,16 @@
 from marshmallow import Schema, fields, validate
 
 from gateway.schemas.common import (
+    Flag,
     PatchSchema,
     RequestSchema,
-    Trimmed,
+    country,
     email,
+    locale,
     phone,
     stamp,
     text,
-    validate_country,
-    validate_locale,
-    validate_timezone,
+    timezone,
 )
 
 PASSWORD = validate.Length(min=10, max=256)
@@ -22,9 +22,9 @@ class RegisterRequest(RequestSchema):
     email = email(required=True)
     password = fields.String(required=True, validate=PASSWORD, load_only=True)
     display_name = text(100)
-    timezone = Trimmed(validate=validate_timezone)
-    locale = Trimmed(validate=validate_locale)
-    country = Trimmed(validate=validate_country)
+    timezone = timezone()
+    locale = locale()
+    country = country()
     phone = phone(allow_none=True)
 
 
@@ -38,7 +38,7 @@ class RefreshRequest(RequestSchema):
 
 
 class LogoutRequest(RequestSchema):
-    everywhere = fields.Boolean(
+    everywhere = Flag(
         load_default=True,
         metadata={"description": "End every session of the account (default) or only this one."},
     )
@@ -63,9 +63,9 @@ class LogoutResult(Schema):
 
 class ProfileUpdate(PatchSchema):
     display_name = text(100, allow_none=True)
-    timezone = Trimmed(validate=validate_timezone)
-    locale = Trimmed(validate=validate_locale)
-    country = Trimmed(validate=validate_country, allow_none=True)
+    timezone = timezone()
+    locale = locale()
+    country = country(allow_none=True)
     phone = phone(allow_none=True,
                   metadata={"description": "How your contacts can reach you; quoted in alerts."})
 

@@ -1,54 +1,118 @@
 """Building blocks for request and response schemas.
 
 Requests are validated here, at the gateway; services receive the loaded plain
-dicts. Unknown fields are refused (marshmallow's RAISE), so a typo in a field
-name is an error, not silently dropped data.
+dicts. The OpenAPI document is generated from these schemas and states exactly
+what they enforce, so every check a field makes is one the document can say:
+a type, a length, a range, an enum, a pattern, ``nullable``. Values are checked
+as sent, then normalised (surrounding whitespace removed).
+
+What a document cannot say (a phone number no network has, a date in the
+future, a range that is too long) is checked after the schema has loaded and
+answered 422 Unprocessable, never 400: 400 means "not what the document
+describes", 422 "well formed, but not usable". Unknown fields are refused
+(``additionalProperties: false``), so a typo in a field name is an error, not
+silently dropped data.
 """
 
 from __future__ import annotations
 
-import re
+import numbers
 import zoneinfo
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
 
 import phonenumbers
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from services.kit.errors import Unprocessable
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+# Control characters would break the email headers and SMS texts built from a
+# value; a single line has no line breaks either. Surrounding whitespace is
+# removed after the check, so a value must have something else in it.
+_SINGLE_LINE = r"\x00-\x08\x0a-\x1f\x7f"
+_MULTI_LINE = r"\x00-\x08\x0b-\x1f\x7f"
+SINGLE_LINE = rf"^[^{_SINGLE_LINE}]*[^\s{_SINGLE_LINE}][^{_SINGLE_LINE}]*$"
+MULTI_LINE = rf"^[^{_MULTI_LINE}]*$"
+E164 = r"^\+[1-9][0-9]{6,14}$"
+LOCALE = r"^[a-z]{2,3}(-[A-Z]{2})?$"
+TIMEZONE = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$"
+# An address any mail server takes: plain ASCII (internationalised addresses need
+# SMTPUTF8), a dot-atom local part, a domain of at least two labels.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = rf"^{_ATOM}(\.{_ATOM})*@{_LABEL}(\.{_LABEL})+$"
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-class Trimmed(fields.String):
-    """A string with surrounding whitespace removed, and no control characters
-    (they would break email headers and SMS texts built from it)."""
+class Text(fields.String):
+    """A string checked as sent (so its pattern and length in the document are the
+    whole truth), then kept with its surrounding whitespace removed."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        if CONTROL.search(value) or (self.metadata.get("single_line") and "\n" in value):
-            raise ValidationError("Contains control characters.")
+        value = super()._deserialize(value, attr, data, **kwargs)
+        self._validate(value)
+        return value.strip()
+
+
+def text(max_length: int = 200, **kwargs) -> Text:
+    """A single line of text (names, labels): not blank, no control characters."""
+    return Text(validate=[validate.Length(max=max_length), validate.Regexp(
+        SINGLE_LINE, error="Give one line of text, without control characters.")], **kwargs)
+
+
+def free_text(max_length: int, **kwargs) -> Text:
+    """Notes: several lines allowed, may be empty, no control characters."""
+    return Text(validate=[validate.Length(max=max_length), validate.Regexp(
+        MULTI_LINE, error="Contains control characters.")], **kwargs)
+
+
+class Flag(fields.Boolean):
+    """true or false, nothing else (not 0, 1, "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
         return value
 
 
-def text(max_length: int = 200, **kwargs) -> Trimmed:
-    """A single line of text: names, labels."""
-    metadata = {"single_line": True, **kwargs.pop("metadata", {})}
-    return Trimmed(validate=validate.Length(min=1, max=max_length), metadata=metadata, **kwargs)
+class Int(fields.Integer):
+    """A JSON integer (never a boolean, a string or a float)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
-def validate_phone(value: str) -> None:
-    if not E164.match(value):
-        raise ValidationError("Use E.164 format, e.g. +447911123456.")
+class Number(fields.Float):
+    """A JSON number (never a boolean or a string)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# --- values whose shape the document gives and whose meaning is checked after --
+
+def refusing(field: fields.Field, check: Callable[[object], str | None]) -> fields.Field:
+    """``field``, with ``check(value)`` run once the schema has loaded: a message
+    means the value is well formed but unusable (422)."""
+    field.metadata["refuse"] = check
+    return field
+
+
+def _unknown_phone(value: str) -> str | None:
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise ValidationError("Not a phone number.") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError("Not a valid phone number.")
+        return "Not a phone number."
+    return None if phonenumbers.is_valid_number(number) else "No network has this number."
 
 
 @lru_cache(maxsize=1)
@@ -56,47 +120,87 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def validate_timezone(value: str) -> None:
-    if value not in _timezones():
-        raise ValidationError("Not an IANA time zone (e.g. Europe/London).")
+def _unknown_timezone(value: str) -> str | None:
+    return None if value in _timezones() else "Not an IANA time zone (e.g. Europe/London)."
 
 
-def validate_country(value: str) -> None:
-    if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValidationError("Not an ISO 3166-1 alpha-2 country code (e.g. GB, US).")
+def _implausible_day(value: date) -> str | None:
+    if FIRST_DAY <= value <= LAST_DAY:
+        return None
+    return f"Must be between {FIRST_DAY} and {LAST_DAY}."
 
 
-def validate_locale(value: str) -> None:
-    if not LOCALE.match(value):
-        raise ValidationError("Not a locale tag (e.g. en, en-GB).")
+def phone(**kwargs) -> Text:
+    return refusing(Text(validate=validate.Regexp(
+        E164, error="Use E.164 format, e.g. +447911123456."), **kwargs), _unknown_phone)
 
 
-def phone(**kwargs) -> Trimmed:
-    return Trimmed(validate=validate_phone, **kwargs)
+def timezone(**kwargs) -> Text:
+    return refusing(Text(validate=[validate.Length(max=64), validate.Regexp(
+        TIMEZONE, error="Not an IANA time zone name (e.g. Europe/London).")], **kwargs),
+        _unknown_timezone)
 
 
-def validate_ascii_email(value: str) -> None:
-    # Alerts must reach any mail server; internationalised addresses need SMTPUTF8.
-    if not value.isascii():
-        raise ValidationError("Use an address in plain ASCII characters.")
+def locale(**kwargs) -> Text:
+    return Text(validate=validate.Regexp(LOCALE, error="Not a locale tag (e.g. en, en-GB)."),
+                **kwargs)
 
 
-def email(**kwargs) -> fields.Email:
-    return fields.Email(validate=[validate.Length(max=254), validate_ascii_email], **kwargs)
+def country(**kwargs) -> fields.String:
+    return fields.String(validate=validate.OneOf(
+        sorted(phonenumbers.SUPPORTED_REGIONS),
+        error="Not an ISO 3166-1 alpha-2 country code (e.g. GB, US)."), **kwargs)
 
+
+def email(**kwargs) -> fields.String:
+    metadata = {"description": "an email address, in plain ASCII", **kwargs.pop("metadata", {})}
+    return fields.String(validate=[validate.Length(max=254), validate.Regexp(
+        EMAIL, error="Not a valid email address.")], metadata=metadata, **kwargs)
+
+
+def day(**kwargs) -> fields.Date:
+    return refusing(fields.Date(**kwargs), _implausible_day)
+
+
+# --- schemas -----------------------------------------------------------------------
 
 class RequestSchema(Schema):
+    """A request body or query: unknown fields refused; after loading, the checks
+    the document cannot state (``refusing`` fields, ``unprocessable``) answer 422."""
+
     class Meta:
         unknown = RAISE
 
+    def load(self, data, **kwargs):
+        loaded = super().load(data, **kwargs)
+        problems = {}
+        for name, field in self.load_fields.items():
+            check = field.metadata.get("refuse")
+            if check is not None and loaded.get(name) is not None:
+                message = check(loaded[name])
+                if message:
+                    problems[field.data_key or name] = [message]
+        for name, message in self.unprocessable(loaded).items():
+            problems.setdefault(name, []).append(message)
+        if problems:
+            raise Unprocessable(fields=problems)
+        return loaded
+
+    def unprocessable(self, loaded: dict) -> dict[str, str]:
+        """Override for checks across fields: field name -> why it cannot be used."""
+        return {}
+
 
 class PatchSchema(RequestSchema):
-    """Partial update: every field optional, but at least one must be given."""
+    """Partial update: every field optional, but at least one must be given
+    (``minProperties: 1`` in the document)."""
 
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give at least one field to change.", "_schema")
+    min_properties = 1
+
+    def load(self, data, **kwargs):
+        if isinstance(data, dict) and not data:
+            raise ValidationError({"_schema": ["Give at least one field to change."]})
+        return super().load(data, **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -108,25 +212,21 @@ class ErrorSchema(Schema):
     )
 
 
-def plausible_day(value: date) -> None:
-    if not FIRST_DAY <= value <= LAST_DAY:
-        raise ValidationError("Must be between 2000-01-01 and 2100-12-31.")
-
-
 class DayRange(RequestSchema):
-    """from/to as dates; ``to`` defaults to today, ``from`` to 30 days before ``to``."""
+    """from/to as dates; ``to`` defaults to today, ``from`` to 30 days before
+    ``to``; at most 366 days at a time."""
 
-    from_ = fields.Date(data_key="from", validate=plausible_day)
-    to = fields.Date(validate=plausible_day)
+    from_ = day(data_key="from")
+    to = day()
 
-    @validates_schema
-    def _bounded(self, data, **kwargs):
-        end = data.get("to") or date.today()
-        start = data.get("from_") or end - timedelta(days=30)
+    def unprocessable(self, loaded: dict) -> dict[str, str]:
+        end = loaded.get("to") or date.today()
+        start = loaded.get("from_") or end - timedelta(days=30)
         if start > end:
-            raise ValidationError("Must not be before 'from'.", "to")
+            return {"to": "Must not be before 'from'."}
         if (end - start).days > 366:
-            raise ValidationError("At most 366 days at a time.", "from")
+            return {"from": "At most 366 days at a time."}
+        return {}
 
 
 def day_range(query: dict) -> dict:

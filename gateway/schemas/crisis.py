@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import PatchSchema, RequestSchema
+from gateway.schemas.common import Int, PatchSchema, RequestSchema
 from services.kit.contracts.crisis import (
     COOLDOWN_MINUTES,
     DEPRESSION_THRESHOLDS,
@@ -17,17 +17,17 @@ LOOSER = "Crisis rules can be tightened, not loosened or switched off"
 
 
 class AlertRuleFields(RequestSchema):
-    severe_level = fields.Integer(strict=True, validate=validate.OneOf(
+    severe_level = Int(validate=validate.OneOf(
         SEVERE_LEVELS, error=f"{LOOSER}: alert at |level| {RULE_DEFAULTS['severe_level']} "
                              f"(default) or {min(SEVERE_LEVELS)}."))
-    drop_levels = fields.Integer(strict=True, validate=validate.OneOf(
+    drop_levels = Int(validate=validate.OneOf(
         DROP_LEVELS, error=f"{LOOSER}: alert on a 24 h drop of {RULE_DEFAULTS['drop_levels']} "
                            f"(default) or {min(DROP_LEVELS)}."))
-    depression_threshold = fields.Integer(strict=True, allow_none=True,
+    depression_threshold = Int(allow_none=True,
                                           validate=validate.Range(*DEPRESSION_THRESHOLDS))
-    elevation_threshold = fields.Integer(strict=True, allow_none=True,
+    elevation_threshold = Int(allow_none=True,
                                          validate=validate.Range(*ELEVATION_THRESHOLDS))
-    cooldown_minutes = fields.Integer(strict=True, validate=validate.Range(
+    cooldown_minutes = Int(validate=validate.Range(
         *COOLDOWN_MINUTES, error=f"{LOOSER}: between {COOLDOWN_MINUTES[0]} and "
                                  f"{COOLDOWN_MINUTES[1]} minutes between alerts."))
 

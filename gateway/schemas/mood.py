@@ -1,91 +1,105 @@
 """Schemas for mood shifts, daily baselines and rapid-cycling days."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import PatchSchema, RequestSchema, Trimmed
+from gateway.schemas.common import (
+    Flag,
+    Int,
+    Number,
+    PatchSchema,
+    RequestSchema,
+    free_text,
+    refusing,
+    stamp,
+    text,
+)
 from services.kit.contracts.mood import LEVEL_MAX, LEVEL_MIN, SEVERITY_LABELS, STATES
 
 LEVEL = validate.Range(min=LEVEL_MIN, max=LEVEL_MAX)
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+CURSOR = r"^[A-Za-z0-9_\-]*$"
 
 
-def not_before_2000(value: datetime) -> None:
+def _implausible_time(value: datetime) -> str | None:
     if value < EARLIEST:
-        raise ValidationError("Must be in the year 2000 or later.")
+        return "Must be in the year 2000 or later."
+    return None
 
 
-class MoodStateIn(RequestSchema):
-    level = fields.Integer(strict=True, required=True, validate=LEVEL,
-                           metadata={"description": "Life Chart scale: -4 severe depression .. +4 severe elevation"})
-    mixed = fields.Boolean(load_default=False)
+def _implausible_shift_time(value: datetime) -> str | None:
+    if value > datetime.now(timezone.utc) + timedelta(minutes=2):
+        return "Cannot be in the future."
+    return _implausible_time(value)
+
+
+class MoodState(RequestSchema):
+    level = Int(required=True, validate=LEVEL, metadata={
+        "description": "Life Chart scale: -4 severe depression .. +4 severe elevation"})
+    mixed = Flag(load_default=False, metadata={"description": "elevated and depressed at once"})
     state = fields.String(validate=validate.OneOf(STATES), allow_none=True,
                           metadata={"description": "a named state beside the number"})
 
 
-class ShiftFields(RequestSchema):
-    timestamp = fields.AwareDateTime(validate=not_before_2000, metadata={"description": "when it happened (default: now); "
-                                                              "with a UTC offset, not in the future"})
-    previous = fields.Nested(MoodStateIn)
-    current = fields.Nested(MoodStateIn)
-    intensity = fields.Integer(strict=True, validate=validate.Range(min=1, max=10))
-    triggers = fields.List(Trimmed(validate=validate.Length(min=1, max=60)),
-                           validate=validate.Length(max=10))
-    note = Trimmed(validate=validate.Length(max=2000), allow_none=True)
-    sleep_hours = fields.Float(validate=validate.Range(min=0, max=24), allow_none=True)
+class ShiftValues(RequestSchema):
+    """What a shift says besides where the mood went: request and response alike."""
+
+    intensity = Int(validate=validate.Range(min=1, max=10))
+    triggers = fields.List(text(60), validate=validate.Length(max=10))
+    note = free_text(2000, allow_none=True)
+    sleep_hours = Number(validate=validate.Range(min=0, max=24), allow_none=True)
+
+
+class ShiftFields(ShiftValues):
+    timestamp = refusing(fields.AwareDateTime(metadata={
+        "description": "when it happened (default: now); with a UTC offset, "
+                       "not in the future, not before 2000"}), _implausible_shift_time)
+    previous = fields.Nested(MoodState)
+    current = fields.Nested(MoodState)
 
 
 class ShiftCreate(ShiftFields):
-    previous = fields.Nested(MoodStateIn, required=True)
-    current = fields.Nested(MoodStateIn, required=True)
-    intensity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
+    previous = fields.Nested(MoodState, required=True)
+    current = fields.Nested(MoodState, required=True)
+    intensity = Int(required=True, validate=validate.Range(min=1, max=10))
 
 
 class ShiftUpdate(PatchSchema, ShiftFields):
     pass
 
 
-class MoodStateOut(Schema):
-    level = fields.Integer()
-    mixed = fields.Boolean()
-    state = fields.String(allow_none=True)
-
-
-class Shift(Schema):
-    shift_id = fields.UUID()
-    timestamp = fields.String()
-    local_date = fields.String()
-    previous = fields.Nested(MoodStateOut)
-    current = fields.Nested(MoodStateOut)
-    intensity = fields.Integer()
-    triggers = fields.List(fields.String())
-    note = fields.String(allow_none=True)
-    sleep_hours = fields.Float(allow_none=True)
-    created_at = fields.String()
-    updated_at = fields.String()
+class Shift(ShiftValues):
+    shift_id = fields.UUID(dump_only=True)
+    timestamp = stamp()
+    local_date = fields.String(dump_only=True, metadata={"format": "date"})
+    previous = fields.Nested(MoodState, dump_only=True)
+    current = fields.Nested(MoodState, dump_only=True)
+    created_at = stamp()
+    updated_at = stamp()
 
 
 class ShiftPage(Schema):
     items = fields.List(fields.Nested(Shift))
-    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as ?cursor= for the next page"})
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "pass as ?cursor= for the next page"})
 
 
 class ShiftQuery(RequestSchema):
-    from_ = fields.AwareDateTime(data_key="from", validate=not_before_2000)
-    to = fields.AwareDateTime(validate=not_before_2000)
+    from_ = refusing(fields.AwareDateTime(data_key="from"), _implausible_time)
+    to = refusing(fields.AwareDateTime(), _implausible_time)
     limit = fields.Integer(load_default=50,  # query strings are text: not strict
                            validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = fields.String(validate=[validate.Length(max=200), validate.Regexp(CURSOR)])
 
-    @validates_schema
-    def _ordered(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
-            raise ValidationError("Must be after 'from'.", "to")
+    def unprocessable(self, loaded: dict) -> dict[str, str]:
+        if loaded.get("from_") and loaded.get("to") and loaded["from_"] >= loaded["to"]:
+            return {"to": "Must be after 'from'."}
+        return {}
 
 
 class Baseline(Schema):
-    day = fields.String()
+    day = fields.String(metadata={"format": "date"})
     peak_elevation = fields.Integer()
     peak_depression = fields.Integer()
     irritability = fields.String(metadata={"enum": list(SEVERITY_LABELS)})
@@ -96,6 +110,6 @@ class Baseline(Schema):
 
 
 class RapidCyclingDay(Schema):
-    day = fields.String()
+    day = fields.String(metadata={"format": "date"})
     crossings = fields.Integer()
-    detected_at = fields.String()
+    detected_at = stamp()

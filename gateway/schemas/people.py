@@ -6,7 +6,17 @@ extends it with the read-only fields the service sets.
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import PatchSchema, RequestSchema, Timestamps, email, phone, stamp, text
+from gateway.schemas.common import (
+    Flag,
+    Int,
+    PatchSchema,
+    RequestSchema,
+    Timestamps,
+    email,
+    phone,
+    stamp,
+    text,
+)
 
 # --- emergency contacts ---------------------------------------------------------
 
@@ -16,7 +26,7 @@ class ContactFields(RequestSchema):
     relationship = text(60, allow_none=True)
     email = email(allow_none=True)
     phone = phone(allow_none=True)
-    priority = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
+    priority = Int(validate=validate.Range(min=1, max=100))
 
 
 class ContactCreate(ContactFields):
@@ -86,7 +96,7 @@ class MedicationFields(RequestSchema):
     name = text(120)
     dose = text(60)
     schedule = text(120)
-    active = fields.Boolean()
+    active = Flag()
 
 
 class MedicationCreate(MedicationFields):

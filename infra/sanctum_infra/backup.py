@@ -6,9 +6,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from monitoring import catalogue
+
 from .base import Tier, assume_role_policy
 from .buckets import LifecycleRule, abort_uploads_rule, private_bucket
 from .data import Data
+from .observability import Metric, Observability
 from .security import Security
 from .settings import Settings
 
@@ -84,6 +87,7 @@ class Backup(Tier):
         settings: Settings,
         security: Security,
         data: Data,
+        observability: Observability,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, settings, opts)
@@ -105,7 +109,17 @@ class Backup(Tier):
         )
         self.plan = self._plan()
         self._selection(self._protected_arns(data))
+        self._freshness_alarm(observability)
         self.register_outputs({"backup_bucket": self.bucket.bucket})
+
+    def _freshness_alarm(self, observability: Observability) -> None:
+        # No successful PostgreSQL dump for 26 hours (a daily job, with slack); a job
+        # that stopped reporting at all counts as failing.
+        success = Metric(catalogue.BACKUP_NAMESPACE, catalogue.BACKUP_SUCCESS_METRIC,
+                         {"Job": "postgres", "Environment": f"phase{self.settings.phase}"})
+        observability.alarm(self, "backup-postgres", "no successful PostgreSQL backup for 26 hours",
+                            1, metric=success, statistic="Sum", comparison="LessThanThreshold",
+                            periods=26, period=3600, missing="breaching")
 
     def _plan(self) -> aws.backup.Plan:
         return aws.backup.Plan(

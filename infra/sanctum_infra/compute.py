@@ -8,6 +8,7 @@ with target-tracking scaling.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -15,14 +16,22 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from monitoring.catalogue import (
+    AGENT_NAMESPACE,
+    APP_NAMESPACE,
+    BACKUP_NAMESPACE,
+    DISK_METRIC,
+    MEMORY_METRIC,
+    QUEUE_DEPTH_METRIC,
+)
+
 from . import topology
 from .backup import BACKUP_PREFIXES, DEPLOY_PREFIX, Backup
 from .base import Tier, assume_role_policy, policy_document, statement
 from .data import EXPORTS_PREFIX, VOLUME_MOUNTS, Data, broker_endpoint
 from .edge import Edge
-from .metrics import AGENT_NAMESPACE, APP_NAMESPACE, BACKUP_NAMESPACE
 from .network import HTTPS, Network
-from .observability import Observability
+from .observability import Metric, Observability
 from .security import Security
 from .settings import ClusterSize, Settings
 from .userdata import Endpoints, HostConfig, render
@@ -77,7 +86,29 @@ class Compute(Tier):
                 self._single_host(role, sizes[role.name])
             else:
                 self._cluster(role, sizes[role.name])
+        self._alarms()
         self.register_outputs({})
+
+    # --- alarms on the hosts ---------------------------------------------------------------
+
+    def _alarms(self) -> None:
+        t = self.settings.observability.thresholds
+        alarm = functools.partial(self.observability.alarm, self)
+        for host in self.host_groups:
+            dims = {host.dimension: host.dimension_value}
+            alarm(f"{host.name}-cpu", f"{host.name} hosts: CPU high", t.cpu_percent,
+                  metric=Metric("AWS/EC2", "CPUUtilization", dims), periods=5)
+            alarm(f"{host.name}-memory", f"{host.name} hosts: memory high", t.memory_percent,
+                  metric=Metric(AGENT_NAMESPACE, MEMORY_METRIC, dims), periods=5)
+        if self.instance is not None:
+            # Phase 1: PostgreSQL and RabbitMQ are containers on this host.
+            host = self.host_groups[0]
+            dims = {host.dimension: host.dimension_value}
+            alarm("postgres-disk", "PostgreSQL volume filling up", t.disk_used_percent,
+                  metric=Metric(AGENT_NAMESPACE, DISK_METRIC, {**dims, "path": VOLUME_MOUNTS["postgres"]}))
+            alarm("broker-queue-depth", "messages piling up in RabbitMQ", t.queue_depth,
+                  metric=Metric(APP_NAMESPACE, QUEUE_DEPTH_METRIC, dims), statistic="Maximum",
+                  periods=5)
 
     # --- registry and role -------------------------------------------------------------
 

@@ -3,6 +3,7 @@ containers; RDS PostgreSQL, ElastiCache Redis and Amazon MQ from phase 2 on."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -13,10 +14,12 @@ import pulumi_aws as aws
 from .base import Tier
 from .buckets import abort_uploads_rule, private_bucket
 from .network import Network
+from .observability import Metric, Observability
 from .security import APP_USER, Security
 from .settings import Settings
 
 # Phase 1 volumes, mounted on the host where the compose file expects them.
+GIB = 1024**3
 VOLUME_MOUNTS = {
     "postgres": "/var/lib/sanctum/postgres",
     "redis": "/var/lib/sanctum/redis",
@@ -51,6 +54,7 @@ class Data(Tier):
         settings: Settings,
         network: Network,
         security: Security,
+        observability: Observability,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, settings, opts)
@@ -68,9 +72,34 @@ class Data(Tier):
             self.replicas = [self._replica(index) for index in range(settings.database.read_replicas)]
             self.cache = self._cache()
             self.broker = self._broker()
+            self._alarms(observability)
         else:
+            # On the phase 1 host the data stores are containers: Compute watches them.
             self.volumes = {purpose: self._volume(purpose) for purpose in VOLUME_MOUNTS}
         self.register_outputs({"exports_bucket": self.exports_bucket.bucket})
+
+    def _alarms(self, observability: Observability) -> None:
+        t = self.settings.observability.thresholds
+        alarm = functools.partial(observability.alarm, self)
+        db = {"DBInstanceIdentifier": self.database_identifier}
+        alarm("database-cpu", "RDS CPU high", t.cpu_percent,
+              metric=Metric("AWS/RDS", "CPUUtilization", db), periods=5)
+        alarm("database-free-storage", "RDS free storage low", t.free_storage_gb * GIB,
+              metric=Metric("AWS/RDS", "FreeStorageSpace", db), comparison="LessThanThreshold")
+        alarm("database-memory", "RDS freeable memory low", 256 * 1024**2,
+              metric=Metric("AWS/RDS", "FreeableMemory", db), comparison="LessThanThreshold",
+              periods=5)
+        for index in range(len(self.replicas)):
+            replica = {"DBInstanceIdentifier": self.replica_identifier(index)}
+            alarm(f"replica-{index + 1}-lag", "read replica falling behind", t.replica_lag_seconds,
+                  metric=Metric("AWS/RDS", "ReplicaLag", replica), periods=5)
+        for node in self.cache_nodes.node_ids:
+            alarm(f"{node.removeprefix(self.settings.prefix + '-')}-memory", "Redis memory high",
+                  t.memory_percent, metric=Metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage",
+                                                  {"CacheClusterId": node}))
+        alarm("broker-queue-depth", "messages piling up in RabbitMQ", t.queue_depth,
+              metric=Metric("AWS/AmazonMQ", "MessageCount", {"Broker": self.broker_name}),
+              statistic="Maximum", periods=5)
 
     def _exports_rules(self) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
         days = self.settings.backups.exports_retention_days

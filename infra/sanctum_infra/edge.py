@@ -9,15 +9,21 @@ the DNS name and certificate unchanged from phase 1 to phase 3.
 
 from __future__ import annotations
 
+import functools
+
 import pulumi
 import pulumi_aws as aws
 
 from .base import Tier
 from .network import HTTP, HTTPS, Network
+from .observability import Metric, Observability
 from .settings import Settings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 HEALTH_CHECK_PATH = "/health"
+
+
+ALB = "AWS/ApplicationELB"
 
 
 class Edge(Tier):
@@ -29,6 +35,7 @@ class Edge(Tier):
         settings: Settings,
         network: Network,
         web_acl_arn: pulumi.Input[str],
+        observability: Observability,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, settings, opts)
@@ -60,7 +67,39 @@ class Edge(Tier):
         )
         self.record = self._alias_record()
         self.url = f"https://{settings.domain}"
+        self._alarms(observability)
         self.register_outputs({"url": self.url, "entry_dns": self.load_balancer.dns_name})
+
+    def _alarms(self, observability: Observability) -> None:
+        t = self.settings.observability.thresholds
+        lb = {"LoadBalancer": self.load_balancer.arn_suffix}
+        latency = Metric(ALB, "TargetResponseTime", lb)
+        alarm = functools.partial(observability.alarm, self)
+        alarm("latency-p95", "p95 latency above target", t.latency_p95_seconds,
+              metric=latency, statistic="p95", periods=5)
+        alarm("latency-p99", "p99 latency above target", t.latency_p99_seconds,
+              metric=latency, statistic="p99", periods=5)
+        alarm("error-rate", "share of requests answered 5xx above target", t.error_rate_percent,
+              queries=self._error_rate_queries(), periods=5, datapoints=3, missing="notBreaching")
+        targets = {**lb, "TargetGroup": self.target_group.arn_suffix}
+        alarm("unhealthy-hosts", "a host behind the load balancer fails its health check", 0,
+              metric=Metric(ALB, "UnHealthyHostCount", targets), statistic="Maximum")
+
+    def _error_rate_queries(self) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict]:
+        lb = {"LoadBalancer": self.load_balancer.arn_suffix}
+
+        def count(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgsDict:
+            return {"id": query_id, "metric": {
+                "namespace": ALB, "metric_name": metric_name, "dimensions": lb,
+                "period": 60, "stat": "Sum"}}
+
+        return [
+            count("target5xx", "HTTPCode_Target_5XX_Count"),
+            count("elb5xx", "HTTPCode_ELB_5XX_Count"),
+            count("requests", "RequestCount"),
+            {"id": "rate", "label": "5xx error rate (%)", "return_data": True,
+             "expression": "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / FILL(requests, 1)"},
+        ]
 
     def _certificate(self) -> pulumi.Output[str]:
         certificate = aws.acm.Certificate(

@@ -8,6 +8,7 @@ import pulumi
 
 from .backup import DEPLOY_PREFIX, Backup
 from .compute import Compute
+from .dashboard import build_dashboard
 from .data import Data, broker_endpoint
 from .edge import Edge
 from .network import Network
@@ -33,14 +34,14 @@ def build(settings: Settings) -> dict[str, Any]:
     security = Security("security", settings)
     network = Network("network", settings, security.keys["logs"].arn)
     observability = Observability("observability", settings, security.keys["logs"])
-    data = Data("data", settings, network, security)
-    backup = Backup("backup", settings, security, data)
-    edge = Edge("edge", settings, network, security.web_acl.arn)
+    data = Data("data", settings, network, security, observability)
+    backup = Backup("backup", settings, security, data, observability)
+    edge = Edge("edge", settings, network, security.web_acl.arn, observability)
     compute = Compute(
         "compute", settings, network=network, security=security, data=data, backup=backup,
         edge=edge, observability=observability,
     )
-    observability.watch(edge, compute, data)
+    build_dashboard(observability, edge, compute, data)
     return {
         **_common_outputs(settings, security, network, observability, data, backup, edge, compute),
         **_host_outputs(settings, compute),

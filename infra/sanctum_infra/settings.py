@@ -1,24 +1,25 @@
 """Typed stack settings, read from Pulumi config and validated before any resource exists.
 
 Every key lives in the `sanctum` namespace of a stack file (Pulumi.phaseN.yaml); the
-region is the AWS provider's own `aws:region`. Sections are objects whose keys are
-camelCase in YAML and snake_case here. All problems are collected and reported at
-once, so an operator fixes a stack file in one pass.
+region is the AWS provider's own `aws:region`. Sections are pydantic models whose keys
+are camelCase in YAML and snake_case here; unknown keys are refused with a suggestion.
+Every problem of a kind is reported at once (all type and key errors together; then,
+once the values parse, every cross-field problem together), each naming its key, so an
+operator fixes a stack file in one or two passes.
 """
 
 from __future__ import annotations
 
-import collections.abc
-import dataclasses
+import contextlib
 import difflib
 import ipaddress
 import json
 import re
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar, Union
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from . import topology
 
@@ -51,14 +52,19 @@ class ConfigError(Exception):
         )
 
 
-@dataclass(frozen=True)
-class SlackSettings:
+class Section(BaseModel):
+    """A stack file section: camelCase keys, nothing unknown, frozen once read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel,
+                              populate_by_name=True)
+
+
+class SlackSettings(Section):
     team_id: str
     channel_id: str
 
 
-@dataclass(frozen=True)
-class NetworkSettings:
+class NetworkSettings(Section):
     cidr: str = "10.20.0.0/16"
     availability_zones: tuple[str, ...] = ()
     nat_gateways: int = 1
@@ -66,8 +72,7 @@ class NetworkSettings:
     admin_cidrs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ClusterSize:
+class ClusterSize(Section):
     instance_type: str = "t3.medium"
     min_size: int = 1
     max_size: int = 1
@@ -77,23 +82,20 @@ class ClusterSize:
     requests_target: float = 1000.0
 
 
-@dataclass(frozen=True)
-class ComputeSettings:
+class ComputeSettings(Section):
     ami_parameter: str = "/aws/service/debian/release/12/latest/amd64"
     ssh_key_name: str | None = None
     root_volume_gb: int = 30
-    clusters: Mapping[str, ClusterSize] = field(default_factory=dict)
+    clusters: dict[str, ClusterSize] = {}
 
 
-@dataclass(frozen=True)
-class VolumeSettings:
+class VolumeSettings(Section):
     postgres_gb: int = 50
     redis_gb: int = 5
     exports_gb: int = 20
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
+class DatabaseSettings(Section):
     instance_class: str = "db.t4g.medium"
     engine_version: str = "15"
     allocated_gb: int = 50
@@ -104,8 +106,7 @@ class DatabaseSettings:
     replica_instance_class: str | None = None
 
 
-@dataclass(frozen=True)
-class CacheSettings:
+class CacheSettings(Section):
     node_type: str = "cache.t4g.small"
     engine_version: str = "7.1"
     shards: int = 1
@@ -119,21 +120,18 @@ class CacheSettings:
         return self.cluster_mode or ("enabled" if phase == 3 else "disabled")
 
 
-@dataclass(frozen=True)
-class BrokerSettings:
+class BrokerSettings(Section):
     instance_type: str = "mq.m5.large"
     engine_version: str = "3.13"
     deployment_mode: str = "SINGLE_INSTANCE"
 
 
-@dataclass(frozen=True)
-class WafSettings:
+class WafSettings(Section):
     # Requests per client IP in any 5-minute window before WAF blocks it.
     rate_limit_per_5_min: int = 2000
 
 
-@dataclass(frozen=True)
-class AlarmThresholds:
+class AlarmThresholds(Section):
     latency_p95_seconds: float = 1.0
     latency_p99_seconds: float = 2.5
     error_rate_percent: float = 1.0
@@ -145,14 +143,12 @@ class AlarmThresholds:
     replica_lag_seconds: float = 30.0
 
 
-@dataclass(frozen=True)
-class ObservabilitySettings:
+class ObservabilitySettings(Section):
     log_retention_days: int = 90
     thresholds: AlarmThresholds = AlarmThresholds()
 
 
-@dataclass(frozen=True)
-class BackupSettings:
+class BackupSettings(Section):
     daily_retention_days: int = 30
     archive_transition_days: int = 1
     weekly_retention_days: int = 365
@@ -161,25 +157,52 @@ class BackupSettings:
     exports_retention_days: int = 7
 
 
-@dataclass(frozen=True)
-class Settings:
+SECTIONS = ("slack", "network", "compute", "volumes", "database", "cache", "broker", "waf",
+            "observability", "backups")
+
+
+class Settings(Section):
+    # Not keys of the `sanctum` namespace: the stack's name and `aws:region`.
     stack: str
     region: str
     phase: int
     domain: str
     hosted_zone: str
     alert_email: str
-    pagerduty_endpoint: str | None
-    slack: SlackSettings | None
-    network: NetworkSettings
-    compute: ComputeSettings
-    volumes: VolumeSettings
-    database: DatabaseSettings
-    cache: CacheSettings
-    broker: BrokerSettings
-    waf: WafSettings
-    observability: ObservabilitySettings
-    backups: BackupSettings
+    pagerduty_endpoint: str | None = None
+    slack: SlackSettings | None = None
+    network: NetworkSettings = NetworkSettings()
+    compute: ComputeSettings = ComputeSettings()
+    volumes: VolumeSettings = VolumeSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    cache: CacheSettings = CacheSettings()
+    broker: BrokerSettings = BrokerSettings()
+    waf: WafSettings = WafSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    backups: BackupSettings = BackupSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_the_cli_gives_them(cls, raw: Any) -> Any:
+        """The Pulumi CLI hands objects over as JSON text, and unset keys as empty."""
+        if not isinstance(raw, dict):
+            return raw
+        values = {key: value for key, value in raw.items() if value is not None and value != ""}
+        for key in SECTIONS:
+            if isinstance(values.get(key), str):
+                with contextlib.suppress(json.JSONDecodeError):  # else "expected an object"
+                    values[key] = json.loads(values[key])
+        return values
+
+    @field_validator("domain")
+    @classmethod
+    def _lowercase(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator("hosted_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return value.lower().rstrip(".")
 
     @property
     def prefix(self) -> str:
@@ -198,184 +221,62 @@ class Settings:
         return sizes
 
 
-KNOWN_KEYS = frozenset((
-    "phase", "domain", "hostedZone", "alertEmail", "pagerdutyEndpoint", "slack", "network",
-    "compute", "volumes", "database", "cache", "broker", "waf", "observability", "backups",
-))
-
-T = TypeVar("T")
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+def _known_keys(model: type[BaseModel], seen: set[str] | None = None) -> set[str]:
+    """Every key any section knows, for "did you mean" suggestions."""
+    seen = set() if seen is None else seen
+    for name, info in model.model_fields.items():
+        seen.add(info.alias or name)
+        for candidate in _models_in(info.annotation):
+            _known_keys(candidate, seen)
+    return seen
 
 
-def _suggest(key: str, known: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in getattr(annotation, "__args__", ()) for model in _models_in(arg)]
 
 
-class _Reader:
-    """Coerces raw config values into dataclasses, recording every problem."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def section(self, cls: type[T], raw: object, path: str) -> T:
-        if isinstance(raw, str):
-            raw = self._json(raw, path)
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            self.problems.append(f"{path}: expected an object, got {type(raw).__name__}")
-            raw = {}
-        return self._build(cls, typing.cast(dict[str, Any], raw), path)
-
-    def _json(self, text: str, path: str) -> object:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            self.problems.append(f"{path}: expected an object, got {text!r}")
-            return {}
-
-    def _build(self, cls: type[T], raw: dict[str, Any], path: str) -> T:
-        hints = typing.get_type_hints(cls)
-        fields = {camel(f.name): f for f in dataclasses.fields(typing.cast(Any, cls))}
-        for key in raw:
-            if key not in fields:
-                self.problems.append(f"{path}.{key}: unknown key{_suggest(key, fields)}")
-        values: dict[str, Any] = {}
-        for key, spec in fields.items():
-            if key in raw:
-                values[spec.name] = self.value(hints[spec.name], raw[key], f"{path}.{key}")
-        try:
-            return cls(**values)
-        except TypeError:
-            missing = [k for k, f in fields.items() if k not in raw and _required(f)]
-            self.problems.append(f"{path}: missing required key(s) {', '.join(missing)}")
-            raise _Abort() from None
-
-    def value(self, hint: Any, raw: object, path: str) -> Any:
-        origin = typing.get_origin(hint)
-        if origin in (Union, types.UnionType):
-            inner = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-            return None if raw is None else self.value(inner, raw, path)
-        if dataclasses.is_dataclass(hint):
-            return self.section(typing.cast(type, hint), raw, path)
-        if origin is tuple:
-            return self._tuple(raw, path)
-        if origin in (collections.abc.Mapping, dict):
-            return self._clusters(raw, path)
-        return self.scalar(hint, raw, path)
-
-    def _tuple(self, raw: object, path: str) -> tuple[str, ...]:
-        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
-            self.problems.append(f"{path}: expected a list of strings")
-            return ()
-        return tuple(typing.cast(list[str], raw))
-
-    def _clusters(self, raw: object, path: str) -> dict[str, ClusterSize]:
-        if not isinstance(raw, dict):
-            self.problems.append(f"{path}: expected an object of clusters")
-            return {}
-        items = typing.cast(dict[str, Any], raw).items()
-        return {name: self.section(ClusterSize, spec, f"{path}.{name}") for name, spec in items}
-
-    def scalar(self, hint: Any, raw: object, path: str) -> Any:
-        try:
-            return _coerce(hint, raw)
-        except (TypeError, ValueError):
-            self.problems.append(f"{path}: expected {hint.__name__}, got {raw!r}")
-            return _placeholder(hint)
+KNOWN_KEYS = frozenset(_known_keys(Settings)) - {"stack", "region"}
+_TYPES = {"int": "int", "float": "float", "bool": "bool", "string": "str"}
 
 
-class _Abort(Exception):
-    """A section could not be built at all; the problem is already recorded."""
+def _where(loc: tuple[Any, ...]) -> str:
+    if loc[:1] == ("region",):
+        return "aws:region"
+    if loc[:1] == ("stack",):
+        return "stack name"
+    return f"{NAMESPACE}:" + ".".join(str(part) for part in loc)
 
 
-def _required(spec: dataclasses.Field[Any]) -> bool:
-    return spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
-
-
-def _coerce(hint: Any, raw: object) -> Any:
-    if hint is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.lower() in ("true", "false"):
-            return raw.lower() == "true"
-        raise ValueError(raw)
-    if hint is int:
-        if isinstance(raw, bool) or isinstance(raw, float) and not raw.is_integer():
-            raise ValueError(raw)
-        return int(typing.cast(Any, raw))
-    if hint is float:
-        if isinstance(raw, bool):
-            raise ValueError(raw)
-        return float(typing.cast(Any, raw))
-    if hint is str and isinstance(raw, str):
-        return raw
-    raise TypeError(raw)
-
-
-def _placeholder(hint: Any) -> Any:
-    return {bool: False, int: 0, float: 0.0, str: ""}.get(hint)
+def _problem(error: Any) -> str:
+    where, kind, got = _where(error["loc"]), error["type"], error.get("input")
+    if kind == "missing":
+        extra = " (1, 2 or 3)" if error["loc"] == ("phase",) else ""
+        return f"{where}: required, not set{extra}"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(error["loc"][-1]), sorted(KNOWN_KEYS), n=1)
+        return f"{where}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{where}: expected an object, got {type(got).__name__ if not isinstance(got, str) else repr(got)}"
+    if kind in ("tuple_type", "list_type"):
+        return f"{where}: expected a list of strings"
+    expected = next((name for prefix, name in _TYPES.items() if kind.startswith(prefix)), None)
+    if expected:
+        return f"{where}: expected {expected}, got {got!r}"
+    return f"{where}: {error['msg']}"
 
 
 def parse_settings(stack: str, region: str | None, raw: Mapping[str, object]) -> Settings:
     """Builds settings from raw config values (strings or parsed objects) or raises ConfigError."""
-    reader = _Reader()
-    for key in raw:
-        if key not in KNOWN_KEYS:
-            reader.problems.append(f"{NAMESPACE}:{key}: unknown key{_suggest(key, KNOWN_KEYS)}")
     try:
-        settings = _read(reader, stack, region, raw)
-    except _Abort:
-        raise ConfigError(stack, reader.problems) from None
-    problems = reader.problems + validate(settings)
+        settings = Settings.model_validate({**raw, "stack": stack, "region": region})
+    except ValidationError as error:
+        raise ConfigError(stack, [_problem(e) for e in error.errors()]) from None
+    problems = validate(settings)
     if problems:
         raise ConfigError(stack, problems)
     return settings
-
-
-def _read(reader: _Reader, stack: str, region: str | None, raw: Mapping[str, object]) -> Settings:
-    def text(key: str, required: bool = True) -> str | None:
-        value = raw.get(key)
-        if value is None or value == "":
-            if required:
-                reader.problems.append(f"{NAMESPACE}:{key}: required, not set")
-            return None
-        return str(value)
-
-    def section(cls: type[T], key: str) -> T:
-        return reader.section(cls, raw.get(key), f"{NAMESPACE}:{key}")
-
-    if not region:
-        reader.problems.append("aws:region: required, not set")
-    phase = 0
-    if "phase" in raw:
-        phase = reader.scalar(int, raw["phase"], f"{NAMESPACE}:phase")
-    else:
-        reader.problems.append(f"{NAMESPACE}:phase: required, not set (1, 2 or 3)")
-    return Settings(
-        stack=stack,
-        region=region or "",
-        phase=phase,
-        domain=(text("domain") or "").lower(),
-        hosted_zone=(text("hostedZone") or "").lower().rstrip("."),
-        alert_email=text("alertEmail") or "",
-        pagerduty_endpoint=text("pagerdutyEndpoint", required=False),
-        slack=section(SlackSettings, "slack") if raw.get("slack") is not None else None,
-        network=section(NetworkSettings, "network"),
-        compute=section(ComputeSettings, "compute"),
-        volumes=section(VolumeSettings, "volumes"),
-        database=section(DatabaseSettings, "database"),
-        cache=section(CacheSettings, "cache"),
-        broker=section(BrokerSettings, "broker"),
-        waf=section(WafSettings, "waf"),
-        observability=section(ObservabilitySettings, "observability"),
-        backups=section(BackupSettings, "backups"),
-    )
 
 
 # --- cross-field validation -------------------------------------------------------------
@@ -484,7 +385,7 @@ def _validate_size(key: str, size: ClusterSize, single: bool) -> list[str]:
 def _validate_volumes(s: Settings) -> list[str]:
     v = s.volumes
     return [
-        f"{NAMESPACE}:volumes.{camel(name)}: between 1 and 16384 GiB"
+        f"{NAMESPACE}:volumes.{to_camel(name)}: between 1 and 16384 GiB"
         for name, size in (("postgres_gb", v.postgres_gb), ("redis_gb", v.redis_gb),
                            ("exports_gb", v.exports_gb))
         if not 1 <= size <= 16384
@@ -562,9 +463,9 @@ def _validate_observability(s: Settings) -> list[str]:
     if o.log_retention_days not in LOG_RETENTION_DAYS:
         allowed = ", ".join(str(days) for days in LOG_RETENTION_DAYS)
         problems.append(f"{key}.logRetentionDays: {o.log_retention_days} is not one of {allowed}")
-    for spec in dataclasses.fields(o.thresholds):
-        if getattr(o.thresholds, spec.name) <= 0:
-            problems.append(f"{key}.thresholds.{camel(spec.name)}: must be positive")
+    for name in type(o.thresholds).model_fields:
+        if getattr(o.thresholds, name) <= 0:
+            problems.append(f"{key}.thresholds.{to_camel(name)}: must be positive")
     return problems
 
 
@@ -581,7 +482,7 @@ def _validate_backups(s: Settings) -> list[str]:
             )
     for name in ("daily_retention_days", "aws_backup_retention_days", "exports_retention_days"):
         if getattr(b, name) < 1:
-            problems.append(f"{key}.{camel(name)}: at least 1 day")
+            problems.append(f"{key}.{to_camel(name)}: at least 1 day")
     if b.archive_transition_days < 0:
         problems.append(f"{key}.archiveTransitionDays: 0 or more")
     return problems

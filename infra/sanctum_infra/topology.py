@@ -63,12 +63,12 @@ def default_sizes(phase: int) -> dict[str, ClusterSize]:
     from .settings import ClusterSize
 
     defaults = {
-        1: {"host": ClusterSize("t3.medium", 1, 1, 1)},
-        2: {"app": ClusterSize("t3.medium", 3, 6, 3)},
+        1: {"host": ClusterSize(instance_type="t3.medium", min_size=1, max_size=1, desired=1)},
+        2: {"app": ClusterSize(instance_type="t3.medium", min_size=3, max_size=6, desired=3)},
         3: {
-            "frontend": ClusterSize("t3.small", 2, 4, 2),
-            "backend": ClusterSize("t3.medium", 2, 6, 2),
-            "analytics": ClusterSize("t3.medium", 1, 3, 1),
+            "frontend": ClusterSize(instance_type="t3.small", min_size=2, max_size=4, desired=2),
+            "backend": ClusterSize(instance_type="t3.medium", min_size=2, max_size=6, desired=2),
+            "analytics": ClusterSize(instance_type="t3.medium", min_size=1, max_size=3, desired=1),
         },
     }
     return defaults.get(phase, {})

@@ -21,7 +21,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import hostfiles, metrics
+from monitoring import agent, catalogue, hostfiles
 
 # EC2 refuses user data above 16 KiB.
 USER_DATA_LIMIT = 16 * 1024
@@ -197,7 +197,7 @@ def _docker(c: HostConfig) -> str:
     client = hostfiles.docker_client_config(_check(c.registry))
     return f"""
 # Docker: containers log to CloudWatch; images come from ECR through the instance role.
-# The same files as Ansible's docker role writes (infra/sanctum_infra/hostfiles.py).
+# The same files as Ansible's docker role writes (monitoring/hostfiles.py).
 install -d -m 0755 /etc/docker
 cat >{hostfiles.DOCKER_DAEMON_JSON} <<EOF
 {daemon}EOF
@@ -212,12 +212,12 @@ systemctl restart docker"""
 def _cloudwatch_agent(c: HostConfig) -> str:
     disks = ("/",) + tuple(c.volumes)
     config = hostfiles.cloudwatch_agent_json(
-        metrics.agent_config(c.metric_dimension, disks, c.system_log_group))
+        agent.agent_config(c.metric_dimension, disks, c.system_log_group))
     bucket = f"amazoncloudwatch-agent-{c.region}"
     path, home = hostfiles.CLOUDWATCH_AGENT_CONFIG, hostfiles.CLOUDWATCH_AGENT_HOME
     return f"""
 # CloudWatch agent: memory and disk metrics for the alarms, host and backup logs
-# (the file Ansible's cloudwatch_agent role writes: infra/sanctum_infra/hostfiles.py).
+# (the file Ansible's cloudwatch_agent role writes: monitoring/hostfiles.py).
 curl -fsSLo /tmp/cwagent.deb \\
   https://{bucket}.s3.{c.region}.amazonaws.com/debian/amd64/latest/amazon-cloudwatch-agent.deb
 dpkg -i /tmp/cwagent.deb
@@ -305,7 +305,7 @@ chmod 0600 {ENV_FILE}"""
 
 
 def _queue_depth_timer() -> str:
-    namespace, metric = metrics.APP_NAMESPACE, metrics.QUEUE_DEPTH_METRIC
+    namespace, metric = catalogue.APP_NAMESPACE, catalogue.QUEUE_DEPTH_METRIC
     return f"""
 # Phase 1 runs RabbitMQ in a container: publish its total queue depth for the alarm.
 cat >/usr/local/bin/sanctum-queue-depth <<'EOF'

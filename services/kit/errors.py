@@ -43,6 +43,16 @@ class ValidationFailed(SanctumError):
     default_message = "The request has invalid fields."
 
 
+@deserialize_to_instance
+class Unprocessable(SanctumError):
+    """Well formed (it matches the API's document) but not usable: a phone number no
+    network has, a time in the future, a date range too long."""
+
+    http_status = 422
+    code = "unprocessable"
+    default_message = "The request is well formed, but some values cannot be used."
+
+
 class UnsupportedMediaType(SanctumError):
     http_status = 415
     code = "unsupported_media_type"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.kit.contracts.mood import SEVERITY_LABELS
 from services.kit.db import KitSession
-from services.kit.errors import ValidationFailed
+from services.kit.errors import Unprocessable
 from services.kit.records import get_owned, is_uuid, plain, utcnow
 from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay, UserSettings
 
@@ -107,7 +107,7 @@ def refresh_day_and_facts(db: Session, user_id: str, shift) -> dict:
 
 def _validate_time(occurred_at: datetime) -> None:
     if occurred_at > utcnow() + timedelta(minutes=2):
-        raise ValidationFailed(fields={"timestamp": ["Cannot be in the future."]})
+        raise Unprocessable(fields={"timestamp": ["Cannot be in the future."]})
 
 
 LOG_SHIFT = text(
@@ -185,7 +185,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError
         return datetime.fromisoformat(stamp), shift_id
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(fields={"cursor": ["Not a cursor from this API."]}) from None
+        raise Unprocessable(fields={"cursor": ["Not a cursor from this API."]}) from None
 
 
 def page(db: Session, user_id: str, query: dict) -> dict:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.kit.errors import Conflict, NotFound, ValidationFailed
+from services.kit.errors import Conflict, NotFound, Unprocessable
 from services.kit.records import (
     OwnedRecords,
     apply_changes,
@@ -64,7 +64,7 @@ def invitation(db: Session, contact: EmergencyContact, token: str) -> dict:
 
 def _require_reachable(contact: EmergencyContact) -> None:
     if not contact.email and not contact.phone:
-        raise ValidationFailed(
+        raise Unprocessable(
             "A contact needs an email or a phone number.",
             {"email": ["Give an email or a phone number."], "phone": ["Give an email or a phone number."]},
         )

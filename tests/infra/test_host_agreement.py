@@ -24,7 +24,8 @@ import pytest
 import yaml
 from host_sandbox import ANSIBLE, Sandbox, compose_bin
 from infra_harness import Run
-from sanctum_infra import hostfiles, topology, userdata
+from monitoring import hostfiles
+from sanctum_infra import topology, userdata
 
 TAG = "2025.06.01-abc1234"
 CONTAINER_GID = userdata.CONTAINER_UID

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 from infra_harness import REPO, Run, mock_password
-from sanctum_infra import metrics, topology, userdata
+from monitoring import catalogue
+from sanctum_infra import topology, userdata
 
 CWAGENT_CONFIG = re.compile(r"sanctum\.json <<'EOF'\n(.*?)\nEOF", re.DOTALL)
 
@@ -88,8 +89,8 @@ def test_agent_publishes_what_the_memory_and_disk_alarms_watch(phase_run: Run) -
         measured |= {f"{name}_{m}" for name, spec in config["metrics_collected"].items()
                      for m in spec["measurement"]}
     agent_alarms = [a for a in phase_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-                    if a.inputs.get("namespace") == metrics.AGENT_NAMESPACE]
-    assert {a.inputs["metricName"] for a in agent_alarms} >= {metrics.MEMORY_METRIC}
+                    if a.inputs.get("namespace") == catalogue.AGENT_NAMESPACE]
+    assert {a.inputs["metricName"] for a in agent_alarms} >= {catalogue.MEMORY_METRIC}
     for alarm in agent_alarms:
         assert alarm.inputs["metricName"] in measured, alarm.name
         assert frozenset(alarm.inputs["dimensions"]) in aggregated, alarm.name

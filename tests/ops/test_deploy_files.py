@@ -373,16 +373,17 @@ def hostfiles_filters():
 
 
 def test_cloudwatch_agent_config_matches_the_alarms_and_ships_backup_logs():
-    """Ansible renders the agent's configuration with infra's own function (the first
-    boot writes the same text), and it ships every backup job's log."""
+    """Ansible renders the agent's configuration with monitoring's own function (the
+    first boot writes the same text), and it ships every backup job's log."""
     tasks = yaml.safe_load((ANSIBLE / "roles/cloudwatch_agent/tasks/config.yml").read_text())
     assert "sanctum_cloudwatch_agent_json" in tasks[0]["ansible.builtin.copy"]["content"]
     disks = ["/", "/var/lib/sanctum/postgres", "/var/lib/sanctum/redis", "/var/lib/sanctum/exports"]
     text = hostfiles_filters()["sanctum_cloudwatch_agent_json"](
         "InstanceId", disks, "/sanctum/phase1/system"
     )
-    metrics = load_infra_module("metrics")
-    expected = metrics.agent_config("InstanceId", tuple(disks), "/sanctum/phase1/system")
+    from monitoring import agent
+
+    expected = agent.agent_config("InstanceId", tuple(disks), "/sanctum/phase1/system")
     assert json.loads(text) == expected
     files = {f["file_path"] for f in expected["logs"]["logs_collected"]["files"]["collect_list"]}
     for job in jobs():
@@ -391,7 +392,7 @@ def test_cloudwatch_agent_config_matches_the_alarms_and_ships_backup_logs():
 
 
 def test_host_files_have_one_source():
-    """daemon.json and the agent configuration are rendered by infra (hostfiles.py): no
+    """daemon.json and the agent configuration are rendered by monitoring/hostfiles.py: no
     second copy of them lives in the Ansible roles."""
     for role in ("docker", "cloudwatch_agent"):
         assert not (ANSIBLE / "roles" / role / "templates").exists(), role

@@ -1,28 +1,11 @@
-"""Metrics the hosts publish and the alarms watch: one definition for both sides."""
+"""The CloudWatch agent's configuration on every host: what it measures (the
+series the host alarms watch) and which log files it ships."""
 
 from __future__ import annotations
 
 from typing import Any
 
-AGENT_NAMESPACE = "CWAgent"
-APP_NAMESPACE = "Sanctum"
-MEMORY_METRIC = "mem_used_percent"
-DISK_METRIC = "disk_used_percent"
-QUEUE_DEPTH_METRIC = "BrokerQueueDepth"
-# Published by the backup tool (backup/metrics.py): Success per Job and Environment,
-# where Environment is Ansible's `sanctum_environment` (phaseN).
-BACKUP_NAMESPACE = "Sanctum/Backup"
-BACKUP_SUCCESS_METRIC = "Success"
-# Host log files the agent ships to the `system` log group: the first boot, and the
-# backup jobs' logs (ansible/roles/backup_schedule: /var/log/sanctum/backup-<job>.log).
-BACKUP_JOBS = ("postgres", "redis", "prune", "verify", "wal-status", "pgbackrest-full",
-               "pgbackrest-diff")
-HOST_LOG_FILES = (
-    "/var/log/sanctum-bootstrap.log",
-    "/var/log/cloud-init-output.log",
-    *(f"/var/log/sanctum/backup-{job}.log" for job in BACKUP_JOBS),
-    "/var/log/auth.log",
-)
+from monitoring.catalogue import AGENT_NAMESPACE, HOST_LOG_FILES
 
 
 def agent_config(dimension: str, disk_paths: tuple[str, ...], log_group: str) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""Host files written both at first boot (userdata.py) and by Ansible: one definition.
+"""Host files written both at first boot (infra/sanctum_infra/userdata.py) and by
+Ansible: one definition.
 
 The first-boot script writes these files on every host; Ansible's docker and
-cloudwatch_agent roles write the same text through a filter plugin that loads this
-module by path (ansible/plugins/filter/sanctum_hostfiles.py), so a host gets the same
-bytes whichever path configured it, and Ansible finds nothing to change on a host that
-just booted. Standard library only: Ansible imports it without Pulumi.
+cloudwatch_agent roles write the same text through a filter plugin that imports
+this module (ansible/plugins/filter/sanctum_hostfiles.py), so a host gets the
+same bytes whichever path configured it, and Ansible finds nothing to change on a
+host that just booted.
 """
 
 from __future__ import annotations
@@ -45,5 +46,5 @@ def docker_client_config(registry: str) -> str:
 
 
 def cloudwatch_agent_json(config: dict[str, Any]) -> str:
-    """The CloudWatch agent configuration (metrics.agent_config) as the file's text."""
+    """The CloudWatch agent configuration (monitoring.agent) as the file's text."""
     return _text(config)
