@@ -24,8 +24,9 @@ import pytest
 import yaml
 from host_sandbox import ANSIBLE, Sandbox, compose_bin
 from infra_harness import Run
-from monitoring import hostfiles
 from sanctum_infra import topology, userdata
+
+from monitoring import hostfiles
 
 TAG = "2025.06.01-abc1234"
 CONTAINER_GID = userdata.CONTAINER_UID

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 from infra_harness import REPO, Run, mock_password
-from monitoring import catalogue
 from sanctum_infra import topology, userdata
+
+from monitoring import catalogue
 
 CWAGENT_CONFIG = re.compile(r"sanctum\.json <<'EOF'\n(.*?)\nEOF", re.DOTALL)
 
