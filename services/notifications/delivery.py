@@ -103,7 +103,12 @@ def alerts_for(db: Session, user_id: str, limit: int = 100) -> list[dict]:
 
 class Deliverer:
     """Claims and sends one message at a time, in (created, priority) order, so a
-    crash leaves at most the one message it was sending in doubt."""
+    crash leaves at most the one message it was sending in doubt.
+
+    It runs in the background, not in a worker, so it opens its own short
+    transactions on the service's engine instead of using the worker's session:
+    a claim must be committed before the provider is called (else a crash mid-send
+    would leave no trace of it), and the outcome in a transaction of its own after."""
 
     def __init__(self, engine, channels: dict, max_attempts: int, retry_base_seconds: float):
         self.engine = engine

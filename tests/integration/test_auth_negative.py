@@ -98,3 +98,21 @@ def test_account_deletion_needs_the_password(user):
     response = user.delete("/api/v1/account", json={"password": "not my password"})
     assert response.status_code == 401
     assert user.get("/api/v1/profile").status_code == 200
+
+
+def _errors_logged(stack, name: str) -> list[str]:
+    import json
+
+    lines = stack.log_path(name).read_text().splitlines()
+    return [line for line in lines if line.startswith("{") and json.loads(line)["level"] == "ERROR"]
+
+
+def test_expected_domain_errors_are_never_logged_as_errors(api, user, stack):
+    """A bad invitation token, someone else's id, a wrong password: answers, not faults."""
+    before = {name: len(_errors_logged(stack, name)) for name in ("gateway", "user_management")}
+    assert api.request("POST", "/api/v1/consent", json={"token": "t" * 32,
+                                                        "decision": "confirm"}).status_code == 404
+    assert user.get("/api/v1/contacts/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert api.login(user.email, "not the password").status_code == 401
+    after = {name: len(_errors_logged(stack, name)) for name in before}
+    assert after == before

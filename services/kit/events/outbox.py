@@ -116,7 +116,8 @@ class OutboxRelay:
     seconds after it was written (the process died between commit and publish,
     the broker was down, or a publish failed) is read back and published then.
     Either path may publish an event twice (a crash after the publish, before
-    the mark); handlers are idempotent.
+    the mark); handlers are idempotent. It runs beside the workers, not in one,
+    so it uses the service's engine with its own short transactions.
     """
 
     batch_size = 200
