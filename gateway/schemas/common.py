@@ -29,13 +29,15 @@ from services.kit.errors import Unprocessable
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
-# Control characters would break the email headers and SMS texts built from a
-# value; a single line has no line breaks either. Surrounding whitespace is
-# removed after the check, so a value must have something else in it.
-_SINGLE_LINE = r"\x00-\x08\x0a-\x1f\x7f"
-_MULTI_LINE = r"\x00-\x08\x0b-\x1f\x7f"
-SINGLE_LINE = rf"^[^{_SINGLE_LINE}]*[^\s{_SINGLE_LINE}][^{_SINGLE_LINE}]*$"
+# Control characters (C0 and C1) would break the email headers and SMS texts
+# built from a value; a single line has no line breaks either. Surrounding ASCII
+# whitespace is removed after the check, so a value must have something else in
+# it. The sets are spelled out (no \s): regex engines disagree on what \s means.
+_SINGLE_LINE = r"\x00-\x08\x0a-\x1f\x7f-\x9f"
+_MULTI_LINE = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+SINGLE_LINE = rf"^[^{_SINGLE_LINE}]*[^ \t{_SINGLE_LINE}][^{_SINGLE_LINE}]*$"
 MULTI_LINE = rf"^[^{_MULTI_LINE}]*$"
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
 E164 = r"^\+[1-9][0-9]{6,14}$"
 LOCALE = r"^[a-z]{2,3}(-[A-Z]{2})?$"
 TIMEZONE = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$"
@@ -53,7 +55,7 @@ class Text(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         self._validate(value)
-        return value.strip()
+        return value.strip(ASCII_WHITESPACE)
 
 
 def text(max_length: int = 200, **kwargs) -> Text:
@@ -180,8 +182,8 @@ class RequestSchema(Schema):
                 message = check(loaded[name])
                 if message:
                     problems[field.data_key or name] = [message]
-        for name, message in self.unprocessable(loaded).items():
-            problems.setdefault(name, []).append(message)
+        if not problems:  # cross-field checks look only at values that are usable
+            problems = {name: [message] for name, message in self.unprocessable(loaded).items()}
         if problems:
             raise Unprocessable(fields=problems)
         return loaded

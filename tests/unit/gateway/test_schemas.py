@@ -17,7 +17,7 @@ def test_text_is_trimmed_after_it_is_checked():
     assert ContactCreate().load({"name": "  Bob  "})["name"] == "Bob"
 
 
-@pytest.mark.parametrize("name", ["", "   ", "Bob\x07", "line\nbreak", "x" * 101])
+@pytest.mark.parametrize("name", ["", "   ", "Bob\x07", "\x85", "line\nbreak", "x" * 101])
 def test_blank_control_characters_line_breaks_and_overlong_names_are_refused(name):
     with pytest.raises(ValidationError) as caught:
         ContactCreate().load({"name": name})
@@ -77,3 +77,9 @@ def test_day_ranges_are_at_most_366_days_and_in_order():
         DayRange().load({"from": "2024-01-01", "to": "2026-01-01"})
     with pytest.raises(Unprocessable):
         DayRange().load({"from": "2026-02-01", "to": "2026-01-01"})
+
+
+def test_a_day_out_of_range_is_refused_before_the_range_is_worked_out():
+    with pytest.raises(Unprocessable) as caught:
+        DayRange().load({"to": "0001-01-01"})  # 30 days before it is no date at all
+    assert set(caught.value.fields) == {"to"}
