@@ -59,7 +59,7 @@ def test_the_gateway_calls_only_registered_services():
 def test_every_service_has_the_domain_shape(name):
     cls = registry.SERVICES[name].service_class()
     assert issubclass(cls, DomainService) and cls.name == name
-    assert importlib.import_module(f"services.{name}.models").SCHEMA == name
+    assert name == importlib.import_module(f"services.{name}.models").SCHEMA
 
 
 def _drift(metadata: MetaData, schema: str, keep) -> list:
