@@ -19,6 +19,7 @@ from pathlib import Path
 
 from services.kit.config import PROJECT_ROOT
 from services.kit.logs import ContextFilter, JsonFormatter
+from services.ops.children import die_with_parent
 
 
 def configure_json_logging(name: str) -> None:
@@ -68,7 +69,7 @@ class LocalSinks:
             output = (open(log_dir / f"{module}.log", "ab") if log_dir else subprocess.DEVNULL)
             return subprocess.Popen([sys.executable, "-m", f"services.ops.{module}", *args],
                                     stdout=subprocess.DEVNULL, stderr=output, cwd=PROJECT_ROOT,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=die_with_parent)
 
         self.processes = [
             run("mail_sink", "--port", str(self.smtp_port), "--dir", str(mail_dir)),

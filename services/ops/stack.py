@@ -18,6 +18,7 @@ from pathlib import Path
 
 from services import registry
 from services.kit import config
+from services.ops.children import die_with_parent
 from services.ops.sinks import LocalSinks
 
 # Every service process: few real threads (only password hashing uses
@@ -59,6 +60,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             cwd=config.PROJECT_ROOT,
             start_new_session=True,  # Ctrl-C in the terminal reaches us, not them
+            preexec_fn=die_with_parent,
         )
         log.close()
         self.processes[name] = process

@@ -10,6 +10,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+from services.ops.children import die_with_parent
 from services.ops.sinks import LocalSinks, wait_for_port
 from tests.support.ports import free_port  # noqa: F401 - tests take free_port from here
 
@@ -28,7 +29,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
         )
         wait_for_port(self.port)
 
