@@ -8,7 +8,7 @@ from tests.support.flows import unique_phone, wait_until
 # (method, path template, a valid body, fields that are required, {field: wrong-typed value})
 BODY_ENDPOINTS = [
     ("POST", "/api/v1/auth/register", {"email": "new-{u}@example.com", "password": "long enough pw"},
-     ["email", "password"], {"email": 12, "password": ["x"], "timezone": "Mars/Base", "country": "XX"}),
+     ["email", "password"], {"email": 12, "password": ["x"], "timezone": "Mars Base!", "country": "XX"}),
     ("POST", "/api/v1/auth/login", {"email": "{email}", "password": "x"},
      ["email", "password"], {"email": "not-an-email", "password": 5}),
     ("POST", "/api/v1/auth/refresh", {"refresh_token": "x" * 40}, ["refresh_token"],
