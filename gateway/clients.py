@@ -8,3 +8,6 @@ class ServiceClients:
     mood = RpcClient("mood_tracking")
     patterns = RpcClient("pattern_analysis")
     notifications = RpcClient("notifications")
+    content = RpcClient("therapeutic_content")
+    diary = RpcClient("dbt_diary")
+    episodes = RpcClient("episode_tracking")

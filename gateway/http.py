@@ -11,6 +11,7 @@ data, which is dumped through ``response``. Every failure becomes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -26,6 +27,7 @@ from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway.revocations import RevokedSessions
@@ -81,6 +83,19 @@ def error_response(error: SanctumError) -> Response:
     return json_response(error.to_dict(), error.http_status, headers)
 
 
+REVALIDATE = "private, no-cache"  # keep it, but ask again (with If-None-Match) each time
+
+
+def cacheable_response(payload, request) -> Response:
+    """A JSON answer with an ETag; 304 and no body when the client's copy is current."""
+    body = json.dumps(payload, separators=(",", ":"))
+    tag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    headers = {**JSON_HEADERS, "Cache-Control": REVALIDATE, "ETag": tag}
+    if request is not None and request.if_none_match.contains_weak(tag.strip('"')):
+        return Response(status=304, headers={"Cache-Control": REVALIDATE, "ETag": tag})
+    return Response(body, status=200, headers=headers)
+
+
 HTTP_ERRORS = {
     404: ("not_found", "No such endpoint."),
     405: ("method_not_allowed", "This endpoint does not accept that method."),
@@ -119,7 +134,22 @@ class JsonWsgiApp(WsgiApp):
         return response(environ, start_response)
 
 
+class RecordId(BaseConverter):
+    """``<record_id>`` in a route: a UUID (as text). Anything else is no such
+    record (404), and never takes a sibling route's path (/episodes/candidates)."""
+
+    regex = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
 class JsonWebServer(WebServer):
+    def make_url_map(self):
+        url_map = Map(converters={"record": RecordId})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
+
     def get_wsgi_app(self):
         app = JsonWsgiApp(self)
         hops = gateway_settings().trusted_proxy_hops
@@ -159,6 +189,7 @@ class TokenCheck(SharedExtension):
         return Identity(user_id=claims["sub"], session_id=claims["sid"])
 
 
+ID_PARAMETER = re.compile(r"<([a-z_]+_id)>")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")
 
 
@@ -219,12 +250,15 @@ class Route(HttpRequestHandler):
     token_check = TokenCheck()
 
     def __init__(self, method, url, *, body=None, query=None, response=None, status=200,
-                 auth=True, tags=(), errors=(), idempotent=False, local=False, path_choices=None,
-                 **kwargs):
+                 auth=True, tags=(), errors=(), idempotent=False, local=False, path_schemas=None,
+                 etag=False, **kwargs):
         """``errors``: the statuses the service may answer besides those the route's
         shape implies (400 with a body or query, 401 with auth, 404 with an id in the
         path, 413/415 with a body, 503 unless ``local``); ``idempotent``: the route
-        takes an Idempotency-Key header. The OpenAPI document lists exactly these."""
+        takes an Idempotency-Key header; ``path_schemas``: what a path parameter may be
+        (an id is a UUID unless said otherwise); ``etag``: the answer is not the user's
+        health data and may be cached, revalidated with If-None-Match (304). The
+        OpenAPI document lists exactly these."""
         # Domain errors are answers (404, 409...), not faults: never logged as errors.
         kwargs.setdefault("expected_exceptions", SanctumError)
         super().__init__(method, url, **kwargs)
@@ -235,10 +269,18 @@ class Route(HttpRequestHandler):
         self.auth = auth
         self.tags = tuple(tags)
         self.idempotent = idempotent
-        self.path_choices = path_choices or {}
+        self.path_schemas = path_schemas or {}
+        self.etag = etag
         # A status may come with its own body schema instead of the Error schema.
         self.error_bodies = dict(errors) if isinstance(errors, dict) else {}
         self.statuses = self._statuses(set(errors), local)
+
+    def get_url_rule(self):
+        # An id in the path is a UUID, unless the route says what else it is.
+        url = ID_PARAMETER.sub(
+            lambda m: m.group(0) if m.group(1) in self.path_schemas else f"<record:{m.group(1)}>",
+            self.url)
+        return Rule(url, methods=self.method.split(","))
 
     def _statuses(self, errors: set[int], local: bool) -> set[int]:
         if self.body_schema is not None:
@@ -307,7 +349,7 @@ class Route(HttpRequestHandler):
             result, exc_info = done.wait()
             if exc_info is not None:
                 raise exc_info[1]
-            return self.response_from_result(result)
+            return self.response_from_result(result, request)
         except Exception as exc:
             return self.response_from_exception(exc)
 
@@ -315,13 +357,15 @@ class Route(HttpRequestHandler):
         done.send((result, exc_info))
         return result, exc_info
 
-    def response_from_result(self, result):
+    def response_from_result(self, result, request=None):
         if isinstance(result, Response):
             return result
         if result is None and self.status == 204:
             return Response(status=204, headers={"Cache-Control": "no-store"})
         if self.response_schema is not None:
             result = self.response_schema.dump(result)
+        if self.etag:
+            return cacheable_response(result, request)
         return json_response(result, self.status)
 
     def response_from_exception(self, exc):

@@ -10,9 +10,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from gateway.http import IDEMPOTENCY_KEY, Route
-from gateway.schemas.common import ErrorSchema
+from gateway.schemas.common import ErrorSchema, RequestSchema
 
-PATH_PARAM = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
+PATH_PARAM = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-zA-Z_]+)>")
 ERROR_STATUSES = {
     400: "Not what this document describes; `fields` names each problem",
     401: "Missing, invalid, expired or revoked credentials",
@@ -34,13 +34,16 @@ IDEMPOTENCY_KEY_HEADER = {
 
 
 def _path_parameter(name: str, route: Route) -> dict:
-    schema = {"type": "string"}
-    if name.endswith("_id"):
-        schema["format"] = "uuid"
-    choices = route.path_choices.get(name)
-    if choices:
-        schema["enum"] = list(choices)
+    schema = route.path_schemas.get(name) or (
+        {"type": "string", "format": "uuid"} if name.endswith("_id") else {"type": "string"})
     return {"in": "path", "name": name, "required": True, "schema": schema}
+
+
+ETAG_HEADER = {"ETag": {"description": "pass as If-None-Match to revalidate",
+                        "schema": {"type": "string"}}}
+IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False,
+                 "description": "the ETag of your copy: 304 if it is still current",
+                 "schema": {"type": "string"}}
 
 
 def routes_of(service_cls) -> list[tuple[str, Route]]:
@@ -74,6 +77,11 @@ def _operation(name, func, route: Route) -> dict:
     success = {"description": "OK" if route.status != 204 else "No content"}
     if route.response_schema is not None:
         success["content"] = {"application/json": {"schema": route.response_schema}}
+    if route.etag:
+        success["headers"] = ETAG_HEADER
+        operation.setdefault("parameters", []).append(IF_NONE_MATCH)
+        operation["responses"]["304"] = {"description": "Not modified: your copy is current",
+                                         "headers": ETAG_HEADER}
     operation["responses"][str(route.status)] = success
     for status in sorted(route.statuses):
         if str(status) in operation["responses"]:
@@ -113,9 +121,14 @@ def build_spec(service_cls, version: str = "1.0.0") -> dict:
 
 
 def _state_min_properties(document: dict, service_cls) -> None:
-    """A partial update needs at least one field: say so where apispec cannot."""
+    """A partial update (or an item that needs one of its fields) has at least
+    ``min_properties`` fields: say so where apispec cannot."""
     schemas = document["components"]["schemas"]
-    for _, _, route in routes_of(service_cls):
-        minimum = getattr(route.body_schema, "min_properties", None)
-        if minimum:
-            schemas[resolver(type(route.body_schema))]["minProperties"] = minimum
+    for cls in _subclasses(RequestSchema):
+        name = resolver(cls)
+        if cls.min_properties and name in schemas:
+            schemas[name]["minProperties"] = cls.min_properties
+
+
+def _subclasses(cls) -> set:
+    return {sub for direct in cls.__subclasses__() for sub in {direct, *_subclasses(direct)}}

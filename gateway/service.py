@@ -6,10 +6,14 @@ over RPC with plain dicts. Routes are grouped by domain in gateway/routes/.
 
 from gateway.routes.accounts import AccountRoutes
 from gateway.routes.crisis import CrisisRoutes
+from gateway.routes.dbt import DiaryRoutes
+from gateway.routes.episodes import EpisodeRoutes
 from gateway.routes.mood import MoodRoutes
 from gateway.routes.people import PeopleRoutes
+from gateway.routes.skills import SkillRoutes
 from gateway.routes.system import SystemRoutes
 
 
-class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes, CrisisRoutes):
+class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes, CrisisRoutes,
+                     SkillRoutes, DiaryRoutes, EpisodeRoutes):
     name = "gateway"

@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 
 from services.kit.config import PROJECT_ROOT
 from services.kit.events import outbox_table, outbox_write_function, processed_events_table
+from services.kit.profiles import user_settings_table
 
 
 def create_schema(schema: str) -> None:
@@ -28,6 +29,16 @@ def create_kit_tables(schema: str) -> None:
 
 def create_kit_functions(schema: str) -> None:
     op.execute(outbox_write_function(schema))
+
+
+def create_user_settings(schema: str) -> None:
+    """The service's copy of the profile's time zone (services/kit/profiles.py),
+    filled from the accounts that exist already."""
+    metadata = MetaData(schema=schema)
+    user_settings_table(metadata)
+    metadata.create_all(op.get_bind())
+    op.execute(f'INSERT INTO "{schema}".user_settings (user_id, timezone, updated_at) '
+               "SELECT user_id, timezone, updated_at FROM user_management.user_profiles")
 
 
 def service_sql(service: str, name: str) -> str:

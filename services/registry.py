@@ -30,6 +30,10 @@ SERVICES = {
         Process("mood_tracking", "services.mood_tracking.service:MoodTrackingService"),
         Process("pattern_analysis", "services.pattern_analysis.service:PatternAnalysisService"),
         Process("notifications", "services.notifications.service:NotificationsService"),
+        Process("therapeutic_content",
+                "services.therapeutic_content.service:TherapeuticContentService"),
+        Process("dbt_diary", "services.dbt_diary.service:DbtDiaryService"),
+        Process("episode_tracking", "services.episode_tracking.service:EpisodeTrackingService"),
     )
 }
 

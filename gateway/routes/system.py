@@ -54,7 +54,7 @@ class SystemRoutes:
         return Response(DOCS_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
 
     @route("GET", "/api/v1/docs/assets/<name>", auth=False, local=True,
-           path_choices={"name": DOCS_ASSET_NAMES})
+           path_schemas={"name": {"type": "string", "enum": list(DOCS_ASSET_NAMES)}})
     def docs_asset(self, call, name):
         if name == "init.js":
             return Response(DOCS_INIT, headers={"Content-Type": "application/javascript"})

@@ -12,7 +12,7 @@ from gateway.schemas.common import (
     phone,
     stamp,
     text,
-    timezone,
+    timezone_name,
 )
 
 PASSWORD = validate.Length(min=10, max=256)
@@ -22,7 +22,7 @@ class RegisterRequest(RequestSchema):
     email = email(required=True)
     password = fields.String(required=True, validate=PASSWORD, load_only=True)
     display_name = text(100)
-    timezone = timezone()
+    timezone = timezone_name()
     locale = locale()
     country = country()
     phone = phone(allow_none=True)
@@ -63,7 +63,7 @@ class LogoutResult(Schema):
 
 class ProfileUpdate(PatchSchema):
     display_name = text(100, allow_none=True)
-    timezone = timezone()
+    timezone = timezone_name()
     locale = locale()
     country = country(allow_none=True)
     phone = phone(allow_none=True,

@@ -17,15 +17,16 @@ silently dropped data.
 from __future__ import annotations
 
 import numbers
+import re
 import zoneinfo
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 import phonenumbers
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from services.kit.errors import Unprocessable
+from services.kit.errors import Unprocessable, ValidationFailed
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
@@ -58,10 +59,15 @@ class Text(fields.String):
         return value.strip(ASCII_WHITESPACE)
 
 
-def text(max_length: int = 200, **kwargs) -> Text:
-    """A single line of text (names, labels): not blank, no control characters."""
-    return Text(validate=[validate.Length(max=max_length), validate.Regexp(
-        SINGLE_LINE, error="Give one line of text, without control characters.")], **kwargs)
+def text(max_length: int = 200, *, without: str = "", **kwargs) -> Text:
+    """A single line of text (names, labels): not blank, no control characters (nor
+    the characters ``without``)."""
+    bad = _SINGLE_LINE + re.escape(without)
+    pattern = rf"^[^{bad}]*[^ \t{bad}][^{bad}]*$"
+    error = "Give one line of text, without control characters" + (
+        f" or {' '.join(without)}." if without else ".")
+    return Text(validate=[validate.Length(max=max_length), validate.Regexp(pattern, error=error)],
+                **kwargs)
 
 
 def free_text(max_length: int, **kwargs) -> Text:
@@ -137,7 +143,7 @@ def phone(**kwargs) -> Text:
         E164, error="Use E.164 format, e.g. +447911123456."), **kwargs), _unknown_phone)
 
 
-def timezone(**kwargs) -> Text:
+def timezone_name(**kwargs) -> Text:
     return refusing(Text(validate=[validate.Length(max=64), validate.Regexp(
         TIMEZONE, error="Not an IANA time zone name (e.g. Europe/London).")], **kwargs),
         _unknown_timezone)
@@ -160,8 +166,45 @@ def email(**kwargs) -> fields.String:
         EMAIL, error="Not a valid email address.")], metadata=metadata, **kwargs)
 
 
+class Uuid(fields.UUID):
+    """A UUID, passed on to the service as its canonical text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return str(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Day(fields.Date):
+    """A date: loaded from YYYY-MM-DD; in a response, the service's ISO text as it is."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value if isinstance(value, str) else super()._serialize(value, attr, obj, **kwargs)
+
+
 def day(**kwargs) -> fields.Date:
-    return refusing(fields.Date(**kwargs), _implausible_day)
+    return refusing(Day(**kwargs), _implausible_day)
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def _implausible_time(value: datetime) -> str | None:
+    return "Must be in the year 2000 or later." if value < EARLIEST else None
+
+
+def _implausible_past_time(value: datetime) -> str | None:
+    if value > datetime.now(timezone.utc) + timedelta(minutes=2):
+        return "Cannot be in the future."
+    return _implausible_time(value)
+
+
+def moment(**kwargs) -> fields.AwareDateTime:
+    """A time with its UTC offset, from 2000 on."""
+    return refusing(fields.AwareDateTime(**kwargs), _implausible_time)
+
+
+def past_moment(**kwargs) -> fields.AwareDateTime:
+    """A time something happened: with its UTC offset, from 2000 on, not in the future."""
+    return refusing(fields.AwareDateTime(**kwargs), _implausible_past_time)
 
 
 # --- schemas -----------------------------------------------------------------------
@@ -173,7 +216,11 @@ class RequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    min_properties = 0  # at least this many fields (minProperties in the document)
+
     def load(self, data, **kwargs):
+        if isinstance(data, dict) and len(data) < self.min_properties:
+            raise ValidationError({"_schema": ["Give at least one field."]})
         loaded = super().load(data, **kwargs)
         problems = {}
         for name, field in self.load_fields.items():
@@ -198,11 +245,6 @@ class PatchSchema(RequestSchema):
     (``minProperties: 1`` in the document)."""
 
     min_properties = 1
-
-    def load(self, data, **kwargs):
-        if isinstance(data, dict) and not data:
-            raise ValidationError({"_schema": ["Give at least one field to change."]})
-        return super().load(data, **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -229,6 +271,22 @@ class DayRange(RequestSchema):
         if (end - start).days > 366:
             return {"from": "At most 366 days at a time."}
         return {}
+
+
+DATE_PARAMETER = {"type": "string", "format": "date"}
+
+
+def path_day(value: str) -> str:
+    """A date in a path, as the service takes it (ISO); 400 if it is not one, 422 if
+    it is not a plausible day."""
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(fields={"date": ["Not a date (YYYY-MM-DD)."]}) from None
+    message = _implausible_day(parsed)
+    if message:
+        raise Unprocessable(fields={"date": [message]})
+    return parsed.isoformat()
 
 
 def day_range(query: dict) -> dict:

@@ -11,6 +11,7 @@ from services.kit.contracts.crisis import (
     RULE_DEFAULTS,
     RULE_NAMES,
     SEVERE_LEVELS,
+    SOURCES,
 )
 
 LOOSER = "Crisis rules can be tightened, not loosened or switched off"
@@ -44,7 +45,9 @@ class PatternFlag(Schema):
     flag_id = fields.UUID()
     rule = fields.String(metadata={"enum": list(RULE_NAMES)})
     day = fields.String()
-    shift_id = fields.UUID()
+    source = fields.String(metadata={"enum": list(SOURCES),
+                                     "description": "what the flag is about"})
+    record_id = fields.UUID(metadata={"description": "the shift, card or episode"})
     alerted = fields.Boolean()
     detected_at = fields.String()
 

@@ -1,7 +1,5 @@
 """Schemas for mood shifts, daily baselines and rapid-cycling days."""
 
-from datetime import datetime, timedelta, timezone
-
 from marshmallow import Schema, fields, validate
 
 from gateway.schemas.common import (
@@ -11,27 +9,15 @@ from gateway.schemas.common import (
     PatchSchema,
     RequestSchema,
     free_text,
-    refusing,
+    moment,
+    past_moment,
     stamp,
     text,
 )
 from services.kit.contracts.mood import LEVEL_MAX, LEVEL_MIN, SEVERITY_LABELS, STATES
 
 LEVEL = validate.Range(min=LEVEL_MIN, max=LEVEL_MAX)
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 CURSOR = r"^[A-Za-z0-9_\-]*$"
-
-
-def _implausible_time(value: datetime) -> str | None:
-    if value < EARLIEST:
-        return "Must be in the year 2000 or later."
-    return None
-
-
-def _implausible_shift_time(value: datetime) -> str | None:
-    if value > datetime.now(timezone.utc) + timedelta(minutes=2):
-        return "Cannot be in the future."
-    return _implausible_time(value)
 
 
 class MoodState(RequestSchema):
@@ -52,9 +38,9 @@ class ShiftValues(RequestSchema):
 
 
 class ShiftFields(ShiftValues):
-    timestamp = refusing(fields.AwareDateTime(metadata={
+    timestamp = past_moment(metadata={
         "description": "when it happened (default: now); with a UTC offset, "
-                       "not in the future, not before 2000"}), _implausible_shift_time)
+                       "not in the future, not before 2000"})
     previous = fields.Nested(MoodState)
     current = fields.Nested(MoodState)
 
@@ -86,8 +72,8 @@ class ShiftPage(Schema):
 
 
 class ShiftQuery(RequestSchema):
-    from_ = refusing(fields.AwareDateTime(data_key="from"), _implausible_time)
-    to = refusing(fields.AwareDateTime(), _implausible_time)
+    from_ = moment(data_key="from")
+    to = moment()
     limit = fields.Integer(load_default=50,  # query strings are text: not strict
                            validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=[validate.Length(max=200), validate.Regexp(CURSOR)])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
@@ -216,6 +217,21 @@ def reference_users(metadata: MetaData) -> Table:
     foreign keys to the account resolve (rows go when the account goes)."""
     return Table("users", metadata, Column("user_id", UUID(as_uuid=False), primary_key=True),
                  schema="user_management", extend_existing=True)
+
+
+@contextmanager
+def session_scope(database: Database):
+    """A session of the service's schema for work outside any worker (start-up,
+    background loops): committed when the block ends, rolled back if it raises."""
+    session = KitSession(bind=database.engine, schema=database.schema, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def database_of(container, needed_by: str) -> Database:

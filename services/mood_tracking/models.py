@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.columns import timestamp, user_ref, uuid_pk
 from services.kit.db import declarative_base
+from services.kit.profiles import user_settings_table
 
 SCHEMA = "mood_tracking"
 
@@ -92,11 +93,5 @@ class RapidCyclingDay(Base):
     detected_at: Mapped[datetime] = timestamp()
 
 
-class UserSettings(Base):
-    """What this service needs to know of the profile (from user.profile_changed events)."""
-
-    __tablename__ = "user_settings"
-
-    user_id: Mapped[str] = user_ref(primary_key=True)
-    timezone: Mapped[str] = mapped_column(Text, nullable=False)
-    updated_at: Mapped[datetime] = timestamp()
+# What this service knows of the profile: the time zone (services/kit/profiles.py).
+UserSettings = user_settings_table(Base.metadata)

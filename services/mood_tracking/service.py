@@ -6,10 +6,9 @@ generation after commit); every write publishes its event through the outbox.
 
 import json
 import logging
-from datetime import datetime
 
 from services.kit.cache import Cache
-from services.kit.events import event_handler
+from services.kit.profiles import ProfileCopy
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
 from services.mood_tracking import shifts
@@ -21,7 +20,7 @@ def _key(name: str, query: dict) -> str:
     return f"{name}:{json.dumps(query, sort_keys=True, default=str, separators=(',', ':'))}"
 
 
-class MoodTrackingService(DomainService):
+class MoodTrackingService(ProfileCopy, DomainService):
     name = "mood_tracking"
     cache = Cache("mood")
 
@@ -74,12 +73,6 @@ class MoodTrackingService(DomainService):
             user_id, _key("cycling", query),
             lambda: shifts.rapid_cycling_days(self.db, user_id, query["from"], query["to"]),
         )
-
-    @event_handler("user_management", "user.profile_changed")
-    def remember_timezone(self, event):
-        data = event["data"]
-        shifts.save_timezone(self.db, data["user_id"], data["timezone"],
-                             datetime.fromisoformat(event["occurred_at"]))
 
     def forget(self, user_id: str) -> None:
         self.db.on_commit(lambda: self.cache.forget(user_id))

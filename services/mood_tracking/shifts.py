@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, bindparam, literal, select, text, tuple_
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Session
 
 from services.kit.contracts.mood import SEVERITY_LABELS
 from services.kit.db import KitSession
 from services.kit.errors import Unprocessable
+from services.kit.profiles import timezone_of
 from services.kit.records import get_owned, is_uuid, plain, utcnow
-from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay, UserSettings
+from services.mood_tracking.models import DailyBaseline, MoodShift, RapidCyclingDay
 
 BASELINE_FIELDS = ("day", "peak_elevation", "peak_depression", "irritability", "anxiety",
                    "mixed", "sleep_hours", "shift_count")
@@ -68,19 +68,6 @@ def baseline_dict(row) -> dict:
 
 # --- time zone --------------------------------------------------------------------
 
-def user_timezone(db: Session, user_id: str) -> ZoneInfo:
-    name = db.scalar(select(UserSettings.timezone).where(UserSettings.user_id == user_id))
-    return ZoneInfo(name or "UTC")
-
-
-def save_timezone(db: Session, user_id: str, name: str, changed_at: datetime) -> None:
-    """Keep the newest time zone (events may arrive out of order)."""
-    statement = insert(UserSettings).values(user_id=user_id, timezone=name, updated_at=changed_at)
-    db.execute(statement.on_conflict_do_update(
-        index_elements=[UserSettings.user_id],
-        set_={"timezone": statement.excluded.timezone, "updated_at": statement.excluded.updated_at},
-        where=UserSettings.updated_at < statement.excluded.updated_at,
-    ))
 
 
 # --- derived per-day records ---------------------------------------------------------
@@ -152,7 +139,7 @@ def update(db: Session, user_id: str, shift_id: str, changes: dict) -> tuple[dic
     columns = columns_from_request(changes)
     if "occurred_at" in columns:
         _validate_time(columns["occurred_at"])
-        record.local_date = columns["occurred_at"].astimezone(user_timezone(db, user_id)).date()
+        record.local_date = columns["occurred_at"].astimezone(timezone_of(db, user_id)).date()
     for name, value in columns.items():
         setattr(record, name, value)
     db.flush()

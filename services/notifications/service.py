@@ -40,3 +40,8 @@ class NotificationsService(DomainService):
     @rpc
     def list_alerts(self, user_id: str) -> list:
         return delivery.alerts_for(self.db, user_id)
+
+    @rpc
+    def crisis_line(self, country: str | None) -> dict:
+        """Where to turn in ``country`` (a fallback for any other): safety plans quote it."""
+        return delivery.crisis_line(self.db, country)

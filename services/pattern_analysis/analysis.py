@@ -1,9 +1,12 @@
-"""Analysing one mood event: flags, the analysis record, and whether it is a crisis."""
+"""Analysing events from every source (mood shifts, diary cards, episodes): flags,
+the analysis record, and whether it is a crisis."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import any_, bindparam, cast, func, select, text, update
@@ -35,12 +38,28 @@ LOCK_RULES = text(
 # the statement is the same whatever the batch size.
 RECORD_ANALYSES = text(
     "INSERT INTO pattern_analysis.pattern_analyses"
-    " (analysis_id, user_id, source_event_id, shift_id, rules_fired, crisis_id)"
-    " SELECT gen_random_uuid(), user_id, source_event_id, shift_id, rules_fired, crisis_id"
-    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS analysis(user_id uuid,"
-    " source_event_id uuid, shift_id uuid, rules_fired text[], crisis_id uuid)"
+    " (analysis_id, user_id, source_event_id, source, record_id, rules_fired, crisis_id)"
+    " SELECT gen_random_uuid(), user_id, source_event_id, source, record_id, rules_fired,"
+    " crisis_id FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS analysis(user_id uuid,"
+    " source_event_id uuid, source text, record_id uuid, rules_fired text[], crisis_id uuid)"
     " ON CONFLICT DO NOTHING"
 )
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where analysed events come from, and what their rules are."""
+
+    kind: str  # the flag's source (contracts.crisis.SOURCES)
+    record_key: str  # the key of the facts naming the record the flags are about
+    fired: Callable[[dict, crisis_rules.Rules], dict[str, dict]]
+    once_a_day: frozenset[str] = frozenset()  # rules flagged at most once per user and day
+    raises_crisis: bool = True
+
+
+MOOD_SHIFT = Source("mood_shift", "shift_id", crisis_rules.fired, frozenset({RAPID_CYCLING}))
+DBT_CARD = Source("dbt_card", "entry_id", crisis_rules.fired_on_card)
+EPISODE = Source("episode", "episode_id", crisis_rules.fired_on_episodes, raises_crisis=False)
 
 
 def lock_rules(db: Session, user_ids) -> dict[str, dict]:
@@ -71,22 +90,23 @@ def _is_recent(facts: dict) -> bool:
     return utcnow() - datetime.fromisoformat(facts["occurred_at"]) <= ALERT_WINDOW
 
 
-def analyse_all(db: Session, events: list[dict]) -> list[dict]:
-    """Analyse mood events in order, record each analysis; return the crises to raise."""
+def analyse_all(db: Session, events: list[dict], source: Source = MOOD_SHIFT) -> list[dict]:
+    """Analyse a source's events in order, record each analysis; return the crises to raise."""
     rules = rules_of(db, {event["data"]["user_id"] for event in events})
     # Only users with a rule firing are serialised with their other analyses,
     # all at once and in order; their rules are read again under the lock.
     flagged = {event["data"]["user_id"] for event in events
-               if crisis_rules.fired(event["data"], crisis_rules.Rules(**rules[event["data"]["user_id"]]))}
+               if source.fired(event["data"], crisis_rules.Rules(**rules[event["data"]["user_id"]]))}
     if flagged:
         rules.update(lock_rules(db, flagged))
     records, crises = [], []
     for event in events:
         facts = event["data"]
-        new_rules, crisis = _analyse(db, event, rules[facts["user_id"]])
+        new_rules, crisis = _analyse(db, event, rules[facts["user_id"]], source)
         records.append({
             "user_id": facts["user_id"], "source_event_id": event["event_id"],
-            "shift_id": facts["shift_id"], "rules_fired": [rule for rule, _ in new_rules],
+            "source": source.kind, "record_id": facts[source.record_key],
+            "rules_fired": [rule for rule, _ in new_rules],
             "crisis_id": crisis["crisis_id"] if crisis else None,
         })
         if crisis is not None:
@@ -95,36 +115,40 @@ def analyse_all(db: Session, events: list[dict]) -> list[dict]:
     return crises
 
 
-def _analyse(db: Session, event: dict, rules: dict) -> tuple[list, dict | None]:
+def _analyse(db: Session, event: dict, rules: dict, source: Source) -> tuple[list, dict | None]:
     """Record flags for the rules that fire; return them, and a crisis to raise or None.
 
-    A rule fires once per shift (rapid cycling once per day). A crisis is raised
-    for a shift of the last 24 hours, unless one was raised for this user
-    within their cool-down.
+    A rule fires once per record (a shift, a card: saving a card again flags
+    nothing new; rapid cycling once per day). A crisis is raised for a record
+    of the last 24 hours, unless one was raised for this user within their
+    cool-down, whatever its source.
     """
     facts = event["data"]
     user_id, day = facts["user_id"], date.fromisoformat(facts["local_date"])
-    hits = crisis_rules.fired(facts, crisis_rules.Rules(**rules))
+    record_id = facts[source.record_key]
+    hits = source.fired(facts, crisis_rules.Rules(**rules))
+    for rule in source.once_a_day & set(hits):
+        if _already_flagged_today(db, user_id, rule, day):
+            del hits[rule]
     if not hits:
         return [], None
-    if RAPID_CYCLING in hits and _already_flagged_today(db, user_id, RAPID_CYCLING, day):
-        del hits[RAPID_CYCLING]
 
     new_rules = []
     for rule, details in hits.items():
         inserted = db.execute(insert(FLAGS).values(
-            user_id=user_id, rule=rule, shift_id=facts["shift_id"], local_date=day,
+            user_id=user_id, rule=rule, source=source.kind, record_id=record_id, local_date=day,
             source_event_id=event["event_id"], details=details,
         ).on_conflict_do_nothing().returning(FLAGS.c.flag_id)).scalar()
         if inserted:
             new_rules.append((rule, inserted))
 
     crisis = None
-    if new_rules and _is_recent(facts):
+    if new_rules and source.raises_crisis and _is_recent(facts):
         last = _last_crisis_at(db, user_id)
         if last is None or utcnow() - last >= timedelta(minutes=rules["cooldown_minutes"]):
             crisis = {"crisis_id": str(uuid.uuid4()), "user_id": user_id,
-                      "rules": [rule for rule, _ in new_rules], "shift_id": facts["shift_id"],
+                      "rules": [rule for rule, _ in new_rules], "source": source.kind,
+                      "record_id": record_id,
                       "detected_at": utcnow().isoformat()}
             db.execute(update(FLAGS).where(FLAGS.c.flag_id.in_([flag_id for _, flag_id in new_rules]))
                        .values(crisis_id=crisis["crisis_id"]))
@@ -163,5 +187,5 @@ def list_flags(db: Session, user_id: str, start: date, end: date) -> list[dict]:
         .order_by(PatternFlag.detected_at.desc())
     ).all()
     return [{"flag_id": r.flag_id, "rule": r.rule, "day": r.local_date.isoformat(),
-             "shift_id": r.shift_id, "alerted": r.crisis_id is not None,
+             "source": r.source, "record_id": r.record_id, "alerted": r.crisis_id is not None,
              "detected_at": r.detected_at.isoformat()} for r in rows]

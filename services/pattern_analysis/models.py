@@ -63,14 +63,16 @@ class AlertRules(Base):
 
 
 class PatternFlag(Base):
-    """One rule that fired on one shift (rapid cycling: once per day)."""
+    """One rule that fired on one record (rapid cycling: once per day)."""
 
     __tablename__ = "pattern_flags"
 
     flag_id: Mapped[str] = uuid_pk()
     user_id: Mapped[str] = user_ref()
     rule: Mapped[str] = mapped_column(Text, nullable=False)
-    shift_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    # What the flag is about: a mood shift, a diary card, an episode.
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    record_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
     local_date: Mapped[date] = mapped_column(Date, nullable=False)
     source_event_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
     details: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
@@ -78,20 +80,21 @@ class PatternFlag(Base):
     detected_at: Mapped[datetime] = timestamp()
 
     __table_args__ = (
-        UniqueConstraint("shift_id", "rule", name="one_flag_per_shift_and_rule"),
+        UniqueConstraint("record_id", "rule", name="one_flag_per_record_and_rule"),
         Index("pattern_flags_user_time", "user_id", "detected_at"),
     )
 
 
 class PatternAnalysis(Base):
-    """A record that a shift was analysed, and what came of it."""
+    """A record that an event (a shift, a card, an episode) was analysed, and what came of it."""
 
     __tablename__ = "pattern_analyses"
 
     analysis_id: Mapped[str] = uuid_pk()
     user_id: Mapped[str] = user_ref(index=True)
     source_event_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False, unique=True)
-    shift_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    record_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
     rules_fired: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
     crisis_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
     analyzed_at: Mapped[datetime] = timestamp()

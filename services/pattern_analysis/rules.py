@@ -1,9 +1,11 @@
-"""Crisis rules over the facts a mood event carries. Pure functions.
+"""Crisis rules over the facts an event carries. Pure functions.
 
-Defaults (services/kit/contracts/crisis.py): a severe state (-4 or +4), a drop
-of 3 or more levels within 24 h, rapid cycling today. A user may tighten them
-(alert at -3/+3, on a drop of 2, on their own thresholds), never loosen or
-switch them off.
+Mood shifts, with defaults (services/kit/contracts/crisis.py): a severe state
+(-4 or +4), a drop of 3 or more levels within 24 h, rapid cycling today. A user
+may tighten them (alert at -3/+3, on a drop of 2, on their own thresholds),
+never loosen or switch them off. Diary cards: an urge to suicide at 4 or more,
+or self-harm acted on. Episodes: four or more confirmed mood episodes within
+12 months (a pattern flag, never a crisis).
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.kit.contracts.crisis import (
+    DBT_SELF_HARM,
+    DBT_SUICIDE_URGE,
     DROP_24H,
     RAPID_CYCLING,
+    RAPID_CYCLING_EPISODE_COUNT,
+    RAPID_CYCLING_EPISODES,
     RULE_DEFAULTS,
     SEVERE_STATE,
     USER_THRESHOLD,
 )
+from services.kit.contracts.dbt import SUICIDE_URGE_CRISIS
 
 
 @dataclass(frozen=True)
@@ -48,3 +55,21 @@ def fired(facts: dict, rules: Rules) -> dict[str, dict]:
     if facts["rapid_cycling_today"]:
         hits[RAPID_CYCLING] = {"crossings": facts["crossings_today"]}
     return hits
+
+
+def fired_on_card(facts: dict, rules: Rules) -> dict[str, dict]:
+    """A diary card's crisis items; a user's mood rules do not bear on them."""
+    hits: dict[str, dict] = {}
+    if facts["suicide_urge"] >= SUICIDE_URGE_CRISIS:
+        hits[DBT_SUICIDE_URGE] = {"urge": facts["suicide_urge"], "threshold": SUICIDE_URGE_CRISIS}
+    if facts["self_harm_acted"]:
+        hits[DBT_SELF_HARM] = {"acted": True}
+    return hits
+
+
+def fired_on_episodes(facts: dict, rules: Rules) -> dict[str, dict]:
+    count = facts["mood_episodes_12_months"]
+    if count >= RAPID_CYCLING_EPISODE_COUNT:
+        return {RAPID_CYCLING_EPISODES: {"episodes": count,
+                                         "threshold": RAPID_CYCLING_EPISODE_COUNT}}
+    return {}

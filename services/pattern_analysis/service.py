@@ -13,10 +13,11 @@ log = logging.getLogger(__name__)
 class PatternAnalysisService(DomainService):
     name = "pattern_analysis"
 
-    def _analyse(self, events) -> None:
-        for crisis in analysis.analyse_all(self.db, events):
+    def _analyse(self, events, source=analysis.MOOD_SHIFT) -> None:
+        for crisis in analysis.analyse_all(self.db, events, source):
             self.events.dispatch("crisis.detected", crisis, subject_id=crisis["user_id"])
-            log.info("crisis %s raised from shift %s", crisis["crisis_id"], crisis["shift_id"])
+            log.info("crisis %s raised from %s %s", crisis["crisis_id"], crisis["source"],
+                     crisis["record_id"])
 
     @batch_event_handler("mood_tracking", "mood.shift.logged")
     def on_shift_logged(self, events):
@@ -25,6 +26,14 @@ class PatternAnalysisService(DomainService):
     @batch_event_handler("mood_tracking", "mood.shift.corrected")
     def on_shift_corrected(self, events):
         self._analyse(events)
+
+    @batch_event_handler("dbt_diary", "dbt.card.saved")
+    def on_card_saved(self, events):
+        self._analyse(events, analysis.DBT_CARD)
+
+    @batch_event_handler("episode_tracking", "episode.recorded")
+    def on_episode_recorded(self, events):
+        self._analyse(events, analysis.EPISODE)
 
     @rpc
     def get_rules(self, user_id: str) -> dict:

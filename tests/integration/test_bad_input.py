@@ -1,7 +1,10 @@
 """Bad input: clear 4xx JSON naming the field, never a 500, and nothing written."""
 
+from datetime import datetime, timezone
+
 import pytest
 
+from services import registry
 from tests.support import db
 from tests.support.flows import unique_phone, wait_until
 
@@ -37,11 +40,26 @@ BODY_ENDPOINTS = [
      {"intensity": 0, "current": {"level": 1, "extra": 1}, "sleep_hours": -1}),
     ("PATCH", "/api/v1/alert-rules", {"severe_level": 3}, [],
      {"severe_level": 5, "drop_levels": "3", "depression_threshold": 0, "cooldown_minutes": 1}),
+    ("PUT", "/api/v1/dbt/cards/{today}", {"emotions": {"joy": 2}}, [],
+     {"emotions": {"joy": 9}, "urges": {"suicide": {"rating": "4"}}, "skills": "tipp",
+      "medication_as_prescribed": "yes", "targets": [{"rating": 1}], "note": 5}),
+    ("POST", "/api/v1/episodes", {"kind": "other", "start_day": "{today}"}, ["kind", "start_day"],
+     {"kind": "sad", "start_day": "soon", "peak_severity": 5, "hospitalised": 1}),
+    ("PATCH", "/api/v1/episodes/{episode_id}", {"notes": "n"}, [],
+     {"kind": 3, "end_day": "later", "psychotic_features": "no"}),
+    ("POST", "/api/v1/episodes/{episode_id}/close", {"end_day": "{today}"}, ["end_day"],
+     {"end_day": 20261201}),
+    ("POST", "/api/v1/episodes/{episode_id}/interventions",
+     {"kind": "clinician_seen", "happened_at": "{now}"}, ["kind", "happened_at"],
+     {"kind": "alert_sent", "happened_at": "2026-01-01", "outcome": ["x"]}),
+    ("PUT", "/api/v1/safety-plan", {"warning_signs": ["w"]}, [],
+     {"warning_signs": "w", "internal_coping": [{}], "people_to_ask": [{"contact_id": "x"}],
+      "professionals": [{"role": "GP"}], "environment": [""]}),
 ]
 IDS = [f"{m} {p}" for m, p, *_ in BODY_ENDPOINTS]
 
 
-SCHEMAS = ("user_management", "mood_tracking", "pattern_analysis", "notifications")
+SCHEMAS = tuple(registry.SERVICES)
 
 
 def row_counts() -> dict:
@@ -64,8 +82,11 @@ def world(user, unique, sinks):
                            json={"name": "M", "dose": "1 mg", "schedule": "daily"}).json()
     shift = user.post("/api/v1/mood/shift",
                       json={"previous": {"level": 0}, "current": {"level": 1}, "intensity": 3}).json()
+    episode = user.post("/api/v1/episodes", json={"kind": "other", "start_day": "2026-01-01"}).json()
     wait_until(lambda: db.analyses_of(user.user_id))  # its event's effects land before we count
     return {"contact_id": contact["contact_id"], "provider_id": provider["provider_id"],
+            "episode_id": episode["episode_id"], "today": datetime.now(timezone.utc).date(),
+            "now": datetime.now(timezone.utc).isoformat(),
             "shift_id": shift["shift_id"],
             "medication_id": medication["medication_id"], "token": "t" * 32,
             "email": user.email, "u": unique}

@@ -23,5 +23,5 @@ def scalar(sql: str, **params):
 
 def analyses_of(user_id: str) -> list:
     """Pattern analysis's record of each mood event it handled for the user."""
-    return rows("SELECT shift_id::text AS shift_id, rules_fired, crisis_id FROM "
+    return rows("SELECT record_id::text AS shift_id, rules_fired, crisis_id FROM "
                 "pattern_analysis.pattern_analyses WHERE user_id = :u", u=user_id)

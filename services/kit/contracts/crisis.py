@@ -6,7 +6,16 @@ SEVERE_STATE = "severe_state"
 DROP_24H = "drop_24h"
 USER_THRESHOLD = "user_threshold"
 RAPID_CYCLING = "rapid_cycling"
-RULE_NAMES = (SEVERE_STATE, DROP_24H, USER_THRESHOLD, RAPID_CYCLING)
+# On a diary card: an urge to suicide at 4 or more, or self-harm acted on.
+DBT_SUICIDE_URGE = "dbt_suicide_urge"
+DBT_SELF_HARM = "dbt_self_harm"
+# Four or more confirmed mood episodes within 12 months: a pattern, never a crisis.
+RAPID_CYCLING_EPISODES = "rapid_cycling_episodes"
+RAPID_CYCLING_EPISODE_COUNT = 4
+RULE_NAMES = (SEVERE_STATE, DROP_24H, USER_THRESHOLD, RAPID_CYCLING, DBT_SUICIDE_URGE,
+              DBT_SELF_HARM, RAPID_CYCLING_EPISODES)
+# Where a flag's record comes from.
+SOURCES = ("mood_shift", "dbt_card", "episode")
 
 RULE_DEFAULTS = {
     "severe_level": 4,            # |level| that is a crisis
