@@ -11,3 +11,5 @@ class ServiceClients:
     content = RpcClient("therapeutic_content")
     diary = RpcClient("dbt_diary")
     episodes = RpcClient("episode_tracking")
+    medications = RpcClient("medications")
+    trackers = RpcClient("specialized_trackers")

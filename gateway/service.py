@@ -8,12 +8,14 @@ from gateway.routes.accounts import AccountRoutes
 from gateway.routes.crisis import CrisisRoutes
 from gateway.routes.dbt import DiaryRoutes
 from gateway.routes.episodes import EpisodeRoutes
+from gateway.routes.medications import MedicationRoutes
 from gateway.routes.mood import MoodRoutes
 from gateway.routes.people import PeopleRoutes
 from gateway.routes.skills import SkillRoutes
 from gateway.routes.system import SystemRoutes
+from gateway.routes.trackers import TrackerRoutes
 
 
 class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes, CrisisRoutes,
-                     SkillRoutes, DiaryRoutes, EpisodeRoutes):
+                     SkillRoutes, DiaryRoutes, EpisodeRoutes, MedicationRoutes, TrackerRoutes):
     name = "gateway"

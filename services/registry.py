@@ -34,6 +34,9 @@ SERVICES = {
                 "services.therapeutic_content.service:TherapeuticContentService"),
         Process("dbt_diary", "services.dbt_diary.service:DbtDiaryService"),
         Process("episode_tracking", "services.episode_tracking.service:EpisodeTrackingService"),
+        Process("medications", "services.medications.service:MedicationsService"),
+        Process("specialized_trackers",
+                "services.specialized_trackers.service:SpecializedTrackersService"),
     )
 }
 

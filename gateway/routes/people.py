@@ -78,7 +78,7 @@ class PeopleRoutes(ServiceClients):
         return self.users.list_medications(call.user_id)
 
     @route("POST", "/api/v1/medications", body=s.MedicationCreate, response=s.Medication,
-           status=201, tags=["medications"])
+           status=201, tags=["medications"], errors=[422])
     def create_medication(self, call):
         return self.users.create_medication(call.user_id, call.body)
 
@@ -88,7 +88,7 @@ class PeopleRoutes(ServiceClients):
         return self.users.get_medication(call.user_id, medication_id)
 
     @route("PATCH", "/api/v1/medications/<medication_id>", body=s.MedicationUpdate,
-           response=s.Medication, tags=["medications"])
+           response=s.Medication, tags=["medications"], errors=[422])
     def update_medication(self, call, medication_id):
         return self.users.update_medication(call.user_id, medication_id, call.body)
 

@@ -9,14 +9,17 @@ from marshmallow import Schema, fields, validate
 from gateway.schemas.common import (
     Flag,
     Int,
+    Number,
     PatchSchema,
     RequestSchema,
     Timestamps,
+    day,
     email,
     phone,
     stamp,
     text,
 )
+from services.kit.contracts.medications import TIME_OF_DAY, UNITS, WEEKDAYS
 
 # --- emergency contacts ---------------------------------------------------------
 
@@ -92,17 +95,49 @@ class Provider(ProviderFields, Timestamps):
 
 # --- medication list -----------------------------------------------------------------
 
+class Schedule(RequestSchema):
+    """When to take it: times of day, every day (or on days of the week, or every N
+    days), from a start date (default: today) to an optional end; or as needed."""
+
+    times = fields.List(fields.String(validate=validate.Regexp(TIME_OF_DAY)),
+                        validate=validate.Length(max=8), metadata={"description": "HH:MM, local"})
+    days_of_week = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)),
+                               validate=validate.Length(min=1, max=7), allow_none=True)
+    every_n_days = Int(validate=validate.Range(min=1, max=90), allow_none=True)
+    start_date = day(allow_none=True)
+    end_date = day(allow_none=True)
+    as_needed = Flag(load_default=False)
+
+    def load(self, data, **kwargs):
+        loaded = super().load(data, **kwargs)
+        # Stored as JSON: the days as ISO text.
+        return {k: v.isoformat() if k.endswith("_date") and v else v for k, v in loaded.items()}
+
+    def unprocessable(self, loaded: dict) -> dict[str, str]:
+        if not loaded["as_needed"] and not loaded.get("times"):
+            return {"times": "Give at least one time, or set as_needed."}
+        if loaded.get("days_of_week") and loaded.get("every_n_days"):
+            return {"every_n_days": "Either days of the week or every N days, not both."}
+        if loaded.get("start_date") and loaded.get("end_date") and loaded["end_date"] < loaded["start_date"]:
+            return {"end_date": "Cannot be before start_date."}
+        return {}
+
+
 class MedicationFields(RequestSchema):
     name = text(120)
-    dose = text(60)
-    schedule = text(120)
+    dose = text(60, metadata={"description": "as written on the prescription"})
+    dose_amount = Number(validate=validate.Range(min=0.001, max=100000),
+                         allow_none=True, metadata={"description": "the prescribed amount"})
+    dose_unit = fields.String(validate=validate.OneOf(UNITS), allow_none=True)
+    schedule = fields.Nested(Schedule)
+    schedule_note = text(200, allow_none=True)
     active = Flag()
 
 
 class MedicationCreate(MedicationFields):
     name = text(120, required=True)
     dose = text(60, required=True)
-    schedule = text(120, required=True)
+    schedule = fields.Nested(Schedule, required=True)
 
 
 class MedicationUpdate(PatchSchema, MedicationFields):

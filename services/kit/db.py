@@ -222,11 +222,14 @@ def reference_users(metadata: MetaData) -> Table:
 @contextmanager
 def session_scope(database: Database):
     """A session of the service's schema for work outside any worker (start-up,
-    background loops): committed when the block ends, rolled back if it raises."""
+    background loops): committed when the block ends (then its after-commit hooks
+    run), rolled back if it raises."""
     session = KitSession(bind=database.engine, schema=database.schema, expire_on_commit=False)
     try:
         yield session
-        session.commit()
+        failed = session.finish(None)
+        if failed is not None:
+            raise failed[1]
     except BaseException:
         session.rollback()
         raise

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -82,6 +82,8 @@ def plain(value: Any) -> Any:
     """A value as it travels over RPC: JSON types only."""
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Decimal):

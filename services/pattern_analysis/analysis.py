@@ -60,6 +60,7 @@ class Source:
 MOOD_SHIFT = Source("mood_shift", "shift_id", crisis_rules.fired, frozenset({RAPID_CYCLING}))
 DBT_CARD = Source("dbt_card", "entry_id", crisis_rules.fired_on_card)
 EPISODE = Source("episode", "episode_id", crisis_rules.fired_on_episodes, raises_crisis=False)
+QUESTIONNAIRE = Source("questionnaire", "response_id", crisis_rules.fired_on_questionnaire)
 
 
 def lock_rules(db: Session, user_ids) -> dict[str, dict]:

@@ -16,6 +16,7 @@ from services.kit.contracts.crisis import (
     DBT_SELF_HARM,
     DBT_SUICIDE_URGE,
     DROP_24H,
+    PHQ9_SELF_HARM,
     RAPID_CYCLING,
     RAPID_CYCLING_EPISODE_COUNT,
     RAPID_CYCLING_EPISODES,
@@ -72,4 +73,11 @@ def fired_on_episodes(facts: dict, rules: Rules) -> dict[str, dict]:
     if count >= RAPID_CYCLING_EPISODE_COUNT:
         return {RAPID_CYCLING_EPISODES: {"episodes": count,
                                          "threshold": RAPID_CYCLING_EPISODE_COUNT}}
+    return {}
+
+
+def fired_on_questionnaire(facts: dict, rules: Rules) -> dict[str, dict]:
+    """PHQ-9 item 9 above 0 needs follow-up whatever the total."""
+    if facts["instrument"] == "phq9" and (facts["self_harm_thoughts"] or 0) > 0:
+        return {PHQ9_SELF_HARM: {"item9": facts["self_harm_thoughts"]}}
     return {}

@@ -35,6 +35,10 @@ class PatternAnalysisService(DomainService):
     def on_episode_recorded(self, events):
         self._analyse(events, analysis.EPISODE)
 
+    @batch_event_handler("specialized_trackers", "questionnaire.completed")
+    def on_questionnaire_completed(self, events):
+        self._analyse(events, analysis.QUESTIONNAIRE)
+
     @rpc
     def get_rules(self, user_id: str) -> dict:
         return analysis.get_rules(self.db, user_id)

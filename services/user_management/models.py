@@ -11,10 +11,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.columns import MANAGED, PRIVATE, timestamp, user_ref, uuid_pk
@@ -137,7 +138,13 @@ class Medication(Base):
     user_id: Mapped[str] = user_ref(index=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     dose: Mapped[str] = mapped_column(Text, nullable=False)
-    schedule: Mapped[str] = mapped_column(Text, nullable=False)
+    # The prescribed amount, so a dose taken can be compared with it.
+    dose_amount: Mapped[float | None] = mapped_column(Numeric(10, 3))
+    dose_unit: Mapped[str | None] = mapped_column(Text)
+    # When to take it (services/kit/contracts/medications.py): times of day, on days of
+    # the week or every N days, from a start to an end date; or as needed.
+    schedule: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    schedule_note: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     created_at: Mapped[datetime] = timestamp()
     updated_at: Mapped[datetime] = timestamp(on_update=True)

@@ -167,6 +167,13 @@ def alert_context(db: Session, user_id: str) -> dict:
     }
 
 
+def prescription(medication: dict) -> dict:
+    """What medication tracking needs of a medication: no free text beyond its name."""
+    keys = ("medication_id", "name", "dose_amount", "dose_unit", "schedule", "active",
+            "created_at", "updated_at")
+    return {key: medication[key] for key in keys}
+
+
 # --- the plain owned records ---------------------------------------------------
 
 contacts = OwnedRecords(EmergencyContact, (EmergencyContact.priority, EmergencyContact.created_at))

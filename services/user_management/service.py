@@ -10,6 +10,8 @@ from services.kit.service import DomainService
 from services.user_management import accounts, people
 
 INVITED = "contact.invited"
+MEDICATION_SAVED = "medication.saved"
+MEDICATION_DELETED = "medication.deleted"
 
 
 class UserManagementService(DomainService):
@@ -139,12 +141,21 @@ class UserManagementService(DomainService):
 
     @rpc
     def create_medication(self, user_id: str, data: dict) -> dict:
-        return people.medications.create(self.db, user_id, data)
+        return self._medication_saved(user_id, people.medications.create(self.db, user_id, data))
 
     @rpc
     def update_medication(self, user_id: str, medication_id: str, changes: dict) -> dict:
-        return people.medications.update(self.db, user_id, medication_id, changes)
+        medication = people.medications.update(self.db, user_id, medication_id, changes)
+        return self._medication_saved(user_id, medication)
 
     @rpc
     def delete_medication(self, user_id: str, medication_id: str) -> None:
         people.medications.delete(self.db, user_id, medication_id)
+        self.events.dispatch(MEDICATION_DELETED, {"user_id": user_id, "medication_id": medication_id},
+                             subject_id=user_id)
+
+    def _medication_saved(self, user_id: str, medication: dict) -> dict:
+        """Medication tracking keeps a copy of what it needs (schedules, prescribed doses)."""
+        self.events.dispatch(MEDICATION_SAVED, {"user_id": user_id, **people.prescription(medication)},
+                             subject_id=user_id)
+        return medication

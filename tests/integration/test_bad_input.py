@@ -28,8 +28,9 @@ BODY_ENDPOINTS = [
      {"decision": "maybe", "token": "short"}),
     ("POST", "/api/v1/providers", {"name": "Dr A"}, ["name"], {"name": None, "email": "@", "phone": "1"}),
     ("PATCH", "/api/v1/providers/{provider_id}", {"role": "GP"}, [], {"role": 7}),
-    ("POST", "/api/v1/medications", {"name": "Lamotrigine", "dose": "100 mg", "schedule": "daily"},
-     ["name", "dose", "schedule"], {"active": "yes please", "dose": 100}),
+    ("POST", "/api/v1/medications", {"name": "Lamotrigine", "dose": "100 mg", "schedule": {"times": ["08:00"]}},
+     ["name", "dose", "schedule"], {"active": "yes please", "dose": 100, "schedule": "daily",
+      "dose_unit": "spoon"}),
     ("PATCH", "/api/v1/medications/{medication_id}", {"active": False}, [], {"active": [], "name": ""}),
     ("POST", "/api/v1/mood/shift",
      {"previous": {"level": 0}, "current": {"level": 1}, "intensity": 3},
@@ -52,6 +53,23 @@ BODY_ENDPOINTS = [
     ("POST", "/api/v1/episodes/{episode_id}/interventions",
      {"kind": "clinician_seen", "happened_at": "{now}"}, ["kind", "happened_at"],
      {"kind": "alert_sent", "happened_at": "2026-01-01", "outcome": ["x"]}),
+    ("POST", "/api/v1/medications/{medication_id}/doses", {"status": "taken"}, ["status"],
+     {"status": "maybe", "amount": -1, "unit": "spoon", "taken_at": "now"}),
+    ("POST", "/api/v1/medications/{medication_id}/side-effects",
+     {"effect": "rash", "severity": 1, "started_on": "{today}"}, ["effect", "severity", "started_on"],
+     {"effect": "itch", "severity": 4, "started_on": "yesterday"}),
+    ("POST", "/api/v1/medications/{medication_id}/changes",
+     {"kind": "stopped", "effective_date": "{today}"}, ["kind", "effective_date"],
+     {"kind": "paused", "prescriber_id": "dr", "new": {"dose_amount": "lots"}}),
+    ("POST", "/api/v1/trackers/abandonment", {"occurred_at": "{now}", "trigger": "t", "perceived": 3},
+     ["occurred_at", "trigger", "perceived"], {"perceived": 11, "urges": "many", "reality_check": 1}),
+    ("POST", "/api/v1/trackers/emotions", {"emotion": "fear", "intensity": 2, "onset_at": "{now}"},
+     ["emotion", "intensity", "onset_at"], {"intensity": -1, "peak_at": "soon"}),
+    ("POST", "/api/v1/trackers/cycle", {"day": "{today}"}, ["day"],
+     {"flow": "lots", "drsp": {"22": 3}, "impairment": {"work": 7}}),
+    ("POST", "/api/v1/trackers/routine", {"day": "{today}"}, ["day"], {"bed": "25:00", "dinner": 1900}),
+    ("POST", "/api/v1/questionnaires/phq9", {"answers": [0] * 9}, ["answers"],
+     {"answers": [5] * 9}),
     ("PUT", "/api/v1/safety-plan", {"warning_signs": ["w"]}, [],
      {"warning_signs": "w", "internal_coping": [{}], "people_to_ask": [{"contact_id": "x"}],
       "professionals": [{"role": "GP"}], "environment": [""]}),
@@ -79,7 +97,7 @@ def world(user, unique, sinks):
     wait_until(lambda: sinks.sms(to=phone))
     provider = user.post("/api/v1/providers", json={"name": "P"}).json()
     medication = user.post("/api/v1/medications",
-                           json={"name": "M", "dose": "1 mg", "schedule": "daily"}).json()
+                           json={"name": "M", "dose": "1 mg", "schedule": {"as_needed": True}}).json()
     shift = user.post("/api/v1/mood/shift",
                       json={"previous": {"level": 0}, "current": {"level": 1}, "intensity": 3}).json()
     episode = user.post("/api/v1/episodes", json={"kind": "other", "start_day": "2026-01-01"}).json()

@@ -11,7 +11,7 @@ RESOURCES = {
                  {"relationship": "friend"}, "contact_id"),
     "providers": ({"name": "Dr Rao", "role": "psychiatrist", "email": "rao@clinic.example"},
                   {"organization": "North Clinic"}, "provider_id"),
-    "medications": ({"name": "Lithium carbonate", "dose": "400 mg", "schedule": "nightly"},
+    "medications": ({"name": "Lithium carbonate", "dose": "400 mg", "schedule": {"times": ["21:00"]}},
                     {"dose": "600 mg"}, "medication_id"),
 }
 

@@ -132,7 +132,7 @@ def test_no_health_data_or_contact_details_in_any_log(api, stack, sinks):
     confirmed_contact(user, sinks, name=f"Failing{marker}", email=failing, priority=2)
     sinks.refuse(failing, permanently=False)  # retries and a final failure get logged too
     note, trigger = f"note{marker} I cannot cope", f"trigger{marker}"
-    user.post("/api/v1/medications", json={"name": f"Med{marker}", "dose": "1 mg", "schedule": "daily"})
+    user.post("/api/v1/medications", json={"name": f"Med{marker}", "dose": "1 mg", "schedule": {"times": ["08:00"]}})
     user.post("/api/v1/mood/shift", json=shift(-4, note=note, triggers=[trigger]))
     user.post("/api/v1/mood/shift", json=shift(9, note=note))  # refused: an error path
     user.get(f"/api/v1/contacts/{uuid.uuid4()}")  # not found: another

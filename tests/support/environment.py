@@ -24,6 +24,7 @@ TEST_ENV = {
     "NOTIFY_MAX_ATTEMPTS": "3",
     "NOTIFY_RETRY_BASE_SECONDS": "0.2",
     "APP_BASE_URL": "https://app.test",
+    "MISSED_DOSE_CHECK_EVERY_SECONDS": "1",
 }
 
 SERVICE_SCHEMAS_SQL = """

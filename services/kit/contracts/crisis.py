@@ -12,10 +12,12 @@ DBT_SELF_HARM = "dbt_self_harm"
 # Four or more confirmed mood episodes within 12 months: a pattern, never a crisis.
 RAPID_CYCLING_EPISODES = "rapid_cycling_episodes"
 RAPID_CYCLING_EPISODE_COUNT = 4
+# On a PHQ-9: item 9 (thoughts of being better off dead or of self-harm) above 0.
+PHQ9_SELF_HARM = "phq9_item9"
 RULE_NAMES = (SEVERE_STATE, DROP_24H, USER_THRESHOLD, RAPID_CYCLING, DBT_SUICIDE_URGE,
-              DBT_SELF_HARM, RAPID_CYCLING_EPISODES)
+              DBT_SELF_HARM, RAPID_CYCLING_EPISODES, PHQ9_SELF_HARM)
 # Where a flag's record comes from.
-SOURCES = ("mood_shift", "dbt_card", "episode")
+SOURCES = ("mood_shift", "dbt_card", "episode", "questionnaire")
 
 RULE_DEFAULTS = {
     "severe_level": 4,            # |level| that is a crisis

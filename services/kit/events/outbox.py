@@ -304,7 +304,11 @@ class Dispatch:
 
 
 class EventDispatcher(DependencyProvider):
-    """Outbox-backed event dispatch; needs a ``Database`` on the same service."""
+    """Outbox-backed event dispatch; needs a ``Database`` on the same service.
+
+    Work outside a worker (a background loop with its own ``session_scope``)
+    dispatches with ``dispatch_in(session, ...)``: the same outbox row, in that
+    session's transaction, handed to the relay once it commits."""
 
     def setup(self):
         # The outbox lives in the service's schema, written in the worker's transaction.
@@ -319,6 +323,14 @@ class EventDispatcher(DependencyProvider):
     def stop(self):
         self.relay.stop()
 
+    def dispatch_in(self, session, event_type: str, data: dict, subject_id: str | None = None) -> str:
+        event = envelope(event_type, self.container.service_name, data, subject_id)
+        row = {"event_id": event["event_id"], "event_type": event_type, "payload": event,
+               "headers": {}, "subject_id": subject_id}
+        session.execute(_outbox_insert(self.table), row)
+        session.on_commit(lambda: self.relay.hand_over([row]))
+        return row["event_id"]
+
     def get_dependency(self, worker_ctx):
         return Dispatch(
             self.container.service_name,
@@ -329,3 +341,11 @@ class EventDispatcher(DependencyProvider):
         )
 
 
+
+
+def dispatcher_of(container) -> EventDispatcher:
+    """The container's EventDispatcher, for extensions that publish from the background."""
+    for dependency in container.dependencies:
+        if isinstance(dependency, EventDispatcher):
+            return dependency
+    raise RuntimeError(f"{container.service_name}: needs an EventDispatcher")

@@ -17,7 +17,8 @@ def test_only_the_contact_decides_consent():
 
 
 def test_timestamps_and_keys_are_never_editable():
-    assert set(editable_fields(Medication)) == {"name", "dose", "schedule", "active"}
+    assert set(editable_fields(Medication)) == {"name", "dose", "dose_amount", "dose_unit", "schedule",
+                                                "schedule_note", "active"}
     assert set(editable_fields(UserProfile)) == {"display_name", "timezone", "locale", "country",
                                                  "phone"}
 
