@@ -10,6 +10,7 @@ from gateway.routes.dbt import DiaryRoutes
 from gateway.routes.episodes import EpisodeRoutes
 from gateway.routes.medications import MedicationRoutes
 from gateway.routes.mood import MoodRoutes
+from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.people import PeopleRoutes
 from gateway.routes.skills import SkillRoutes
 from gateway.routes.system import SystemRoutes
@@ -17,5 +18,6 @@ from gateway.routes.trackers import TrackerRoutes
 
 
 class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes, CrisisRoutes,
-                     SkillRoutes, DiaryRoutes, EpisodeRoutes, MedicationRoutes, TrackerRoutes):
+                     SkillRoutes, DiaryRoutes, EpisodeRoutes, MedicationRoutes, TrackerRoutes,
+                     NotificationRoutes):
     name = "gateway"

@@ -44,10 +44,17 @@ class PeopleRoutes(ServiceClients):
         return self.users.describe_invitation(call.body["token"])
 
     @route("POST", "/api/v1/consent", auth=False, body=s.InvitationAnswer,
-           response=s.ConsentResult, tags=["consent"], errors=[404, 409])
+           response=s.ConsentResult, tags=["consent"], errors=[404, 409, 422])
     def answer_invitation(self, call):
         """The invited person confirms, declines, or later withdraws (decline)."""
-        return self.users.respond_to_invitation(call.body["token"], call.body["decision"])
+        return self.users.respond_to_invitation(call.body["token"], call.body["decision"],
+                                                call.body.get("scopes"))
+
+    @route("POST", "/api/v1/consent/withdraw", auth=False, body=s.InvitationToken,
+           response=s.ConsentResult, tags=["consent"], errors=[404, 409])
+    def withdraw_consent(self, call):
+        """A contact stops all messages, from the link at the foot of any message."""
+        return self.users.withdraw_consent(call.body["token"])
 
     # --- healthcare providers -------------------------------------------------
     @route("GET", "/api/v1/providers", response=s.Provider(many=True), tags=["providers"])

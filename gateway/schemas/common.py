@@ -296,7 +296,8 @@ def day_range(query: dict) -> dict:
 
 def stamp(**kwargs) -> fields.String:
     """A time the service sets (ISO 8601, with offset), shown in responses."""
-    return fields.String(dump_only=True, metadata={"format": "date-time"}, **kwargs)
+    metadata = {"format": "date-time", **kwargs.pop("metadata", {})}
+    return fields.String(dump_only=True, metadata=metadata, **kwargs)
 
 
 class Timestamps(Schema):

@@ -129,3 +129,4 @@ class MissedDose(Schema):
     medication_id = fields.UUID()
     scheduled_for = stamp()
     detected_at = stamp()
+    logged_since = fields.Boolean(metadata={"description": "logged after it was noticed missing"})

@@ -20,6 +20,7 @@ from gateway.schemas.common import (
     text,
 )
 from services.kit.contracts.medications import TIME_OF_DAY, UNITS, WEEKDAYS
+from services.kit.contracts.notifications import CONTACT_SCOPES
 
 # --- emergency contacts ---------------------------------------------------------
 
@@ -30,10 +31,23 @@ class ContactFields(RequestSchema):
     email = email(allow_none=True)
     phone = phone(allow_none=True)
     priority = Int(validate=validate.Range(min=1, max=100))
+    scopes = fields.List(fields.String(validate=validate.OneOf(CONTACT_SCOPES)),
+                         validate=validate.Length(max=len(CONTACT_SCOPES)), metadata={
+                             "description": "Beyond crisis alerts, what you also ask of them: "
+                                            "a word when you go quiet, missed doses. They agree "
+                                            "(or not) when they confirm."})
+
+
+def scopes_once(loaded: dict) -> dict[str, str]:
+    scopes = loaded.get("scopes") or []
+    return {"scopes": "Each at most once."} if len(set(scopes)) != len(scopes) else {}
 
 
 class ContactCreate(ContactFields):
     name = text(100, required=True)
+
+    def unprocessable(self, loaded: dict) -> dict[str, str]:
+        return scopes_once(loaded)
 
 
 class ContactUpdate(PatchSchema, ContactFields):
@@ -41,6 +55,9 @@ class ContactUpdate(PatchSchema, ContactFields):
         validate=validate.OneOf(["revoked"]),
         metadata={"description": "Only 'revoked' (stop alerting this contact); the contact confirms."},
     )
+
+    def unprocessable(self, loaded: dict) -> dict[str, str]:
+        return scopes_once(loaded)
 
 
 class Contact(ContactFields, Timestamps):
@@ -50,6 +67,10 @@ class Contact(ContactFields, Timestamps):
     invited_at = stamp(allow_none=True)
     confirmed_at = stamp(allow_none=True)
     revoked_at = stamp(allow_none=True)
+    consented_scopes = fields.List(fields.String(metadata={"enum": list(CONTACT_SCOPES)}),
+                                   dump_only=True, metadata={"description": "what they agreed to"})
+    sms_opted_out_at = stamp(allow_none=True, metadata={
+        "description": "their number replied STOP: no SMS reaches them until it changes"})
 
 
 class InvitationToken(RequestSchema):
@@ -59,16 +80,26 @@ class InvitationToken(RequestSchema):
 
 class InvitationAnswer(InvitationToken):
     decision = fields.String(required=True, validate=validate.OneOf(["confirm", "decline"]))
+    scopes = fields.List(fields.String(validate=validate.OneOf(CONTACT_SCOPES)),
+                         validate=validate.Length(max=len(CONTACT_SCOPES)), metadata={
+                             "description": "on confirm: which of the things asked you agree to "
+                                            "(default: all)"})
+
+    def unprocessable(self, loaded: dict) -> dict[str, str]:
+        return scopes_once(loaded)
 
 
 class Invitation(Schema):
     inviter_name = fields.String()
     contact_name = fields.String()
     consent_state = fields.String()
+    asks_also = fields.List(fields.String(metadata={"enum": list(CONTACT_SCOPES)}))
+    agreed_also = fields.List(fields.String(metadata={"enum": list(CONTACT_SCOPES)}))
 
 
 class ConsentResult(Schema):
     consent_state = fields.String()
+    agreed_also = fields.List(fields.String(metadata={"enum": list(CONTACT_SCOPES)}))
 
 
 # --- healthcare providers --------------------------------------------------------

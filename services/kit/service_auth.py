@@ -52,3 +52,16 @@ def stamp(context_data: dict, service_name: str) -> dict:
     """Replace the incoming credential with this service's own."""
     context_data[CONTEXT_KEY] = credential_for(service_name)
     return context_data
+
+
+def sign(purpose: str, value: str) -> str:
+    """``value`` with an HMAC under the deployment secret, for links that need no
+    stored token (a contact's "withdraw my consent" in every message)."""
+    mac = hmac.new(_secret(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{value}.{mac}"
+
+
+def unsign(purpose: str, token: str) -> str | None:
+    """The value ``sign(purpose, value)`` made ``token`` from, or None if it was not."""
+    value, _, _mac = token.rpartition(".")
+    return value if value and hmac.compare_digest(token, sign(purpose, value)) else None

@@ -240,8 +240,14 @@ def claim_missed(db: Session, now: datetime, grace: timedelta, lookback: timedel
 
 
 def missed_in(db: Session, user_id: str) -> list[dict]:
-    rows = db.scalars(select(MissedDose).where(MissedDose.user_id == user_id)
-                      .order_by(MissedDose.scheduled_for.desc()))
-    return [{"medication_id": r.medication_id, "scheduled_for": r.scheduled_for.isoformat(),
-             "detected_at": r.detected_at.isoformat()} for r in rows]
+    """Doses noticed missing, newest first; ``logged_since``: the user logged it late."""
+    logged = select(DoseLog.dose_id).where(DoseLog.medication_id == MissedDose.medication_id,
+                                           DoseLog.scheduled_for == MissedDose.scheduled_for).exists()
+    rows = db.execute(select(MissedDose, logged.label("logged_since"))
+                      .where(MissedDose.user_id == user_id)
+                      .order_by(MissedDose.scheduled_for.desc()).limit(500))
+    return [{"medication_id": r.MissedDose.medication_id,
+             "scheduled_for": r.MissedDose.scheduled_for.isoformat(),
+             "detected_at": r.MissedDose.detected_at.isoformat(),
+             "logged_since": r.logged_since} for r in rows]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -30,6 +31,10 @@ class PermanentFailure(Exception):
     pass
 
 
+class OptedOut(PermanentFailure):
+    """The number replied STOP: the provider will not deliver, and we must not try."""
+
+
 @dataclass(frozen=True)
 class NotificationSettings:
     SECTION = "NOTIFICATIONS"
@@ -46,6 +51,13 @@ class NotificationSettings:
     app_base_url: str
     max_attempts: int
     retry_base_seconds: float
+    # The escalation ladder's defaults (a user's own choice overrides them).
+    default_prompt_minutes: int
+    default_contact_minutes: int
+    ack_link_hours: int
+    scheduler_every_seconds: float
+    quiet_check_every_seconds: float
+    opt_out_cache_seconds: float
 
 
 def settings() -> NotificationSettings:
@@ -62,6 +74,37 @@ class EmailChannel:
         self.password = config.read_secret(password_file).decode() if password_file else None
         self.sender = options.mail_from
         self.domain = self.sender.rsplit("@", 1)[-1].rstrip(">") or "sanctumtools.com"
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connection(self) -> smtplib.SMTP:
+        """One SMTP session, kept open between messages (a burst of reminders would
+        otherwise open a connection each)."""
+        if self._smtp is None:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=10)
+            try:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+            except BaseException:
+                smtp.close()
+                raise
+            self._smtp = smtp
+        return self._smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def _submit(self, message: EmailMessage) -> None:
+        try:
+            self._connection().send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            self._drop()  # the server closed an idle session: once more on a new one
+            self._connection().send_message(message)
 
     def send(self, recipient: str, subject: str | None, body: str) -> str:
         try:
@@ -74,12 +117,7 @@ class EmailChannel:
         except ValueError:  # a header that cannot be encoded will never be sendable
             raise PermanentFailure("message cannot be built") from None
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
-                if self.starttls:
-                    smtp.starttls()
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                smtp.send_message(message)
+            self._submit(message)
         except smtplib.SMTPRecipientsRefused as exc:
             # Only a refusal of this recipient says this channel will never work for them.
             codes = [code for code, _ in exc.recipients.values()]
@@ -87,9 +125,11 @@ class EmailChannel:
                 f"recipient refused ({codes})") from None
         except smtplib.SMTPResponseException as exc:
             # Authentication, sender or server errors are ours to fix: keep retrying, loudly.
+            self._drop()
             log.error("SMTP server refused the message (%s): check the mail settings", exc.smtp_code)
             raise TransientFailure(f"SMTP {exc.smtp_code}") from None
         except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
             raise TransientFailure(type(exc).__name__) from None
         return message["Message-ID"]
 
@@ -106,8 +146,27 @@ class SmsChannel:
             config=BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}),
         )
         self.sender_id = options.sms_sender_id
+        self.opt_out_cache_seconds = options.opt_out_cache_seconds
+        self._opted_out: dict[str, tuple[bool, float]] = {}
+
+    def opted_out(self, number: str) -> bool:
+        """The provider's opt-out list ("STOP" replies), asked at most once a while per number."""
+        known = self._opted_out.get(number)
+        if known is not None and time.monotonic() - known[1] < self.opt_out_cache_seconds:
+            return known[0]
+        answer = self.client.check_if_phone_number_is_opted_out(phoneNumber=number)["isOptedOut"]
+        self._opted_out[number] = (answer, time.monotonic())
+        return answer
 
     def send(self, recipient: str, subject: str | None, body: str) -> str:
+        try:
+            if self.opted_out(recipient):
+                raise OptedOut("opted out")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise (PermanentFailure if code in self.PERMANENT_CODES else TransientFailure)(code) from None
+        except BotoCoreError as exc:
+            raise TransientFailure(type(exc).__name__) from None
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}

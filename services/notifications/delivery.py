@@ -17,18 +17,20 @@ from datetime import timedelta
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.kit.db import database_of
+from services.kit.db import database_of, session_scope
+from services.kit.events.outbox import dispatcher_of
 from services.kit.loops import WakeableLoop
 from services.notifications import messages
 from services.notifications.channels import (
+    OptedOut,
     PermanentFailure,
     TransientFailure,
     all_channels,
     settings,
 )
+from services.notifications.escalation import plan
 from services.notifications.models import CrisisLine, Notification
 
 log = logging.getLogger(__name__)
@@ -46,34 +48,6 @@ def crisis_line(db: Session, country: str | None) -> dict:
     return {"name": line.name, "contact": line.contact, "emergency_number": line.emergency_number}
 
 
-def _plan(db: Session, **values) -> bool:
-    inserted = db.execute(
-        insert(NOTIFICATIONS).values(**values)
-        .on_conflict_do_nothing(constraint="once_per_contact_and_channel")
-        .returning(NOTIFICATIONS.c.notification_id)
-    ).scalar()
-    return inserted is not None
-
-
-def plan_crisis_alerts(db: Session, crisis: dict, context: dict) -> int:
-    """One row per confirmed contact and channel they can be reached on."""
-    user = context["user"]
-    line = crisis_line(db, user.get("country"))
-    planned = 0
-    for contact in context["contacts"]:
-        common = dict(user_id=crisis["user_id"], kind="crisis", reference=crisis["crisis_id"],
-                      contact_id=contact["contact_id"], contact_name=contact["name"],
-                      priority=contact["priority"])
-        if contact.get("email"):
-            subject, body = messages.crisis_email(user, contact, line)
-            planned += _plan(db, channel="email", recipient=contact["email"], subject=subject,
-                             body=body, **common)
-        if contact.get("phone"):
-            planned += _plan(db, channel="sms", recipient=contact["phone"],
-                             body=messages.crisis_sms(user, contact, line), **common)
-    return planned
-
-
 def plan_invitation(db: Session, event: dict) -> bool:
     invite = event["data"]
     link = f"{settings().app_base_url}/consent?token={invite['token']}"
@@ -81,12 +55,13 @@ def plan_invitation(db: Session, event: dict) -> bool:
                   contact_id=invite["contact_id"], contact_name=invite["contact_name"], priority=0)
     if invite.get("email"):
         subject, body = messages.invitation_email(invite, link)
-        return _plan(db, channel="email", recipient=invite["email"], subject=subject, body=body, **common)
-    return _plan(db, channel="sms", recipient=invite["phone"],
+        return plan(db, channel="email", recipient=invite["email"], subject=subject, body=body, **common)
+    return plan(db, channel="sms", recipient=invite["phone"],
                  body=messages.invitation_sms(invite, link), **common)
 
 
 def alerts_for(db: Session, user_id: str, limit: int = 100) -> list[dict]:
+    """What was sent to the user's contacts on their behalf (not to the user)."""
     rows = db.scalars(
         select(Notification)
         .where(Notification.user_id == user_id, Notification.kind == "crisis")
@@ -110,8 +85,9 @@ class Deliverer:
     a claim must be committed before the provider is called (else a crash mid-send
     would leave no trace of it), and the outcome in a transaction of its own after."""
 
-    def __init__(self, engine, channels: dict, max_attempts: int, retry_base_seconds: float):
-        self.engine = engine
+    def __init__(self, database, events, channels: dict, max_attempts: int,
+                 retry_base_seconds: float):
+        self.database, self.engine, self.events = database, database.engine, events
         self.channels = channels
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
@@ -140,12 +116,15 @@ class Deliverer:
                 .returning(NOTIFICATIONS.c.notification_id, NOTIFICATIONS.c.channel,
                            NOTIFICATIONS.c.recipient, NOTIFICATIONS.c.subject, NOTIFICATIONS.c.body,
                            NOTIFICATIONS.c.attempts, NOTIFICATIONS.c.created_at,
-                           NOTIFICATIONS.c.priority, NOTIFICATIONS.c.kind)
+                           NOTIFICATIONS.c.priority, NOTIFICATIONS.c.kind,
+                           NOTIFICATIONS.c.user_id, NOTIFICATIONS.c.contact_id)
             ).one_or_none()
 
     def deliver(self, row) -> None:
         try:
             provider_id = self.channels[row.channel].send(row.recipient, row.subject, row.body)
+        except OptedOut:
+            self.opted_out(row)
         except PermanentFailure as exc:
             self._finish(row, status="failed", last_error=f"permanent: {exc}", **FORGET_TEXT)
             log.warning("%s %s via %s failed permanently", row.kind, row.notification_id, row.channel)
@@ -164,12 +143,25 @@ class Deliverer:
                          **FORGET_TEXT)
             log.info("%s %s sent via %s", row.kind, row.notification_id, row.channel)
 
+    def opted_out(self, row) -> None:
+        """Not sent: the number opted out. A contact's opt-out is shown to the user."""
+        with session_scope(self.database) as db:
+            db.execute(self._finishing(row).values(status="failed", last_error="opted out",
+                                                    **FORGET_TEXT))
+            if row.contact_id != row.user_id:
+                self.events.dispatch_in(db, "contact.sms_opted_out", {
+                    "user_id": row.user_id, "contact_id": row.contact_id, "phone": row.recipient},
+                    subject_id=row.user_id)
+        log.warning("%s %s not sent: the number opted out of SMS", row.kind, row.notification_id)
+
+    @staticmethod
+    def _finishing(row):
+        return update(NOTIFICATIONS).where(NOTIFICATIONS.c.notification_id == row.notification_id,
+                                           NOTIFICATIONS.c.status == "sending")
+
     def _finish(self, row, **values) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(NOTIFICATIONS)
-                         .where(NOTIFICATIONS.c.notification_id == row.notification_id,
-                                NOTIFICATIONS.c.status == "sending")
-                         .values(**values))
+            conn.execute(self._finishing(row).values(**values))
 
     def mark_abandoned(self) -> None:
         with self.engine.begin() as conn:
@@ -194,7 +186,7 @@ class Delivery(DependencyProvider):
     def start(self):
         options = settings()
         self.deliverer = Deliverer(
-            self.database.engine, all_channels(),
+            self.database, dispatcher_of(self.container), all_channels(),
             max_attempts=options.max_attempts,
             retry_base_seconds=options.retry_base_seconds,
         )

@@ -1,41 +1,98 @@
-"""Notifications: crisis alerts to confirmed emergency contacts, and the
-invitations that ask contacts for their consent; by email and SMS.
+"""Notifications: the crisis escalation ladder (the user first, then each confirmed
+contact in turn until someone acknowledges), invitations asking contacts for
+their consent, reminders the user sets, missed-dose notes, and a gentle check-in
+when logging goes quiet; by email and SMS, each message exactly once.
 """
 
 import logging
+from datetime import datetime
 
-from services.kit.errors import NotFound
-from services.kit.events import event_handler
+from services.kit.errors import NotFound, Unprocessable
+from services.kit.events import batch_event_handler, event_handler
+from services.kit.profiles import ProfileCopy, save_timezone
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
-from services.notifications import delivery
+from services.notifications import delivery, escalation, follow_ups, preferences, quiet, reminders
+from services.notifications.channels import settings
+from services.notifications.scheduler import (
+    CHECK_IN_CONTACT_DUE,
+    FOLLOW_UP_DUE,
+    STEP_DUE,
+    Scheduler,
+    links,
+)
 
 log = logging.getLogger(__name__)
+NAME = "notifications"
 
 
-class NotificationsService(DomainService):
-    name = "notifications"
+class NotificationsService(ProfileCopy, DomainService):
+    name = NAME
     users = RpcClient("user_management")
+    medications = RpcClient("medications")
     delivery = delivery.Delivery()
+    scheduler = Scheduler()
+
+    # --- the escalation ladder ------------------------------------------------------------
+    def _context(self, user_id: str) -> dict | None:
+        try:
+            return self.users.alert_context(user_id)
+        except NotFound:
+            return None  # the account is gone
+
+    def _run_step(self, crisis_id: str, step: int, context: dict, user_id: str) -> int:
+        line = delivery.crisis_line(self.db, context["user"].get("country"))
+        planned = escalation.run_due_step(self.db, crisis_id, step, context, line,
+                                          preferences.of(self.db, user_id), links())
+        self.db.on_commit(self.delivery.wake)
+        return planned
 
     @event_handler("pattern_analysis", "crisis.detected")
-    def alert_contacts(self, event):
+    def open_crisis(self, event):
+        """The first step at once (the user's prompt, or contact 1); the rest by the clock."""
         crisis = event["data"]
-        try:
-            context = self.users.alert_context(crisis["user_id"])
-        except NotFound:
+        context = self._context(crisis["user_id"])
+        if context is None:
             log.info("crisis %s: the account no longer exists", crisis["crisis_id"])
             return
-        planned = delivery.plan_crisis_alerts(self.db, crisis, context)
+        chosen = preferences.of(self.db, crisis["user_id"])
+        if not escalation.open_crisis(self.db, crisis, context, chosen):
+            return  # seen before
         if not context["contacts"]:
             log.warning("crisis %s: the user has no confirmed contact to alert", crisis["crisis_id"])
-        self.db.on_commit(self.delivery.wake)
-        log.info("crisis %s: %d alerts planned", crisis["crisis_id"], planned)
+        planned = self._run_step(crisis["crisis_id"], 0, context, crisis["user_id"])
+        log.info("crisis %s: ladder opened, %d messages planned", crisis["crisis_id"], planned)
 
-    @event_handler("user_management", "contact.invited")
-    def invite_contact(self, event):
-        delivery.plan_invitation(self.db, event)
-        self.db.on_commit(self.delivery.wake)
+    @event_handler(NAME, STEP_DUE)
+    def run_step(self, event):
+        due = event["data"]
+        context = self._context(due["user_id"])
+        if context is not None:
+            planned = self._run_step(due["crisis_id"], due["step"], context, due["user_id"])
+            log.info("crisis %s: step %d, %d messages planned", due["crisis_id"], due["step"], planned)
+
+    @rpc
+    def list_crises(self, user_id: str) -> list:
+        return escalation.crises_of(self.db, user_id)
+
+    @rpc
+    def get_crisis(self, user_id: str, crisis_id: str) -> dict:
+        return escalation.crisis_of(self.db, user_id, crisis_id)
+
+    @rpc
+    def acknowledge(self, user_id: str, crisis_id: str, answer: str) -> dict:
+        """The user's own "I'm safe" / "I'm using my plan": the ladder stops."""
+        return escalation.acknowledge_by_user(self.db, user_id, crisis_id, answer)
+
+    @rpc
+    def acknowledge_by_link(self, token: str, answer: str) -> dict:
+        """From a one-time link in a prompt or an alert (no login)."""
+        return escalation.acknowledge_by_link(self.db, token, answer, settings().ack_link_hours)
+
+    @rpc
+    def crisis_audit(self, crisis_id: str) -> dict:
+        """For operators: steps, sends and times; no names, addresses or rules."""
+        return escalation.audit_trail(self.db, crisis_id)
 
     @rpc
     def list_alerts(self, user_id: str) -> list:
@@ -45,3 +102,113 @@ class NotificationsService(DomainService):
     def crisis_line(self, country: str | None) -> dict:
         """Where to turn in ``country`` (a fallback for any other): safety plans quote it."""
         return delivery.crisis_line(self.db, country)
+
+    # --- invitations -------------------------------------------------------------------------
+    @event_handler("user_management", "contact.invited")
+    def invite_contact(self, event):
+        delivery.plan_invitation(self.db, event)
+        self.db.on_commit(self.delivery.wake)
+
+    # --- preferences -------------------------------------------------------------------------
+    @rpc
+    def get_preferences(self, user_id: str) -> dict:
+        return preferences.of(self.db, user_id)
+
+    @rpc
+    def set_preferences(self, user_id: str, changes: dict) -> dict:
+        for field in ("check_in_contact_id", "dose_contact_id"):
+            if changes.get(field):
+                self._own_contact(user_id, changes[field], field)
+        chosen, changed = preferences.update(self.db, user_id, changes)
+        if changed & {"quiet_start", "quiet_end"}:
+            reminders.reschedule_all(self.db, user_id)
+        return chosen
+
+    def _own_contact(self, user_id: str, contact_id: str, field: str) -> None:
+        try:
+            self.users.get_contact(user_id, contact_id)
+        except NotFound:
+            raise Unprocessable(fields={field: ["Not one of your contacts."]}) from None
+
+    # --- reminders ---------------------------------------------------------------------------
+    @rpc
+    def list_reminders(self, user_id: str) -> list:
+        return reminders.reminders.list(self.db, user_id)
+
+    @rpc
+    def get_reminder(self, user_id: str, reminder_id: str) -> dict:
+        return reminders.reminders.get(self.db, user_id, reminder_id)
+
+    @rpc
+    def create_reminder(self, user_id: str, data: dict) -> dict:
+        medication = None
+        if data["kind"] == "medication":
+            try:
+                medication = self.users.get_medication(user_id, data["medication_id"])
+            except NotFound:
+                raise Unprocessable(fields={"medication_id": ["Not one of your medications."]}) from None
+        return reminders.create(self.db, user_id, data, medication)
+
+    @rpc
+    def update_reminder(self, user_id: str, reminder_id: str, changes: dict) -> dict:
+        return reminders.update(self.db, user_id, reminder_id, changes)
+
+    @rpc
+    def delete_reminder(self, user_id: str, reminder_id: str) -> None:
+        reminders.reminders.delete(self.db, user_id, reminder_id)
+
+    @rpc
+    def snooze_reminder(self, token: str, minutes: int) -> dict:
+        return reminders.snooze(self.db, token, minutes)
+
+    @event_handler("user_management", "medication.saved")
+    def follow_medication(self, event):
+        reminders.follow_medication(self.db, event["data"])
+
+    @event_handler("user_management", "medication.deleted")
+    def forget_medication(self, event):
+        reminders.forget_medication(self.db, event["data"]["medication_id"])
+
+    @event_handler("user_management", "user.profile_changed")
+    def remember_timezone(self, event):
+        data = event["data"]
+        save_timezone(self.db, data["user_id"], data["timezone"],
+                      datetime.fromisoformat(event["occurred_at"]))
+        reminders.reschedule_all(self.db, data["user_id"])  # reminders keep their local times
+
+    @event_handler("user_management", "user.reach_changed")
+    def remember_reach(self, event):
+        reminders.save_recipient(self.db, event["data"], datetime.fromisoformat(event["occurred_at"]))
+
+    # --- missed doses ------------------------------------------------------------------------
+    @event_handler("medications", "medication.dose_missed")
+    def dose_missed(self, event):
+        follow_ups.dose_missed(self.db, event["data"], links())
+        self.db.on_commit(self.delivery.wake)
+
+    @event_handler(NAME, FOLLOW_UP_DUE)
+    def tell_dose_contact(self, event):
+        due = event["data"]
+        still_missed = any(
+            m["medication_id"] == due["medication_id"] and not m["logged_since"]
+            and datetime.fromisoformat(m["scheduled_for"]) == datetime.fromisoformat(due["scheduled_for"])
+            for m in self.medications.missed_doses(due["user_id"]))
+        context = self._context(due["user_id"])
+        if still_missed and context is not None:
+            follow_ups.tell_contact(self.db, due, context, links())
+            self.db.on_commit(self.delivery.wake)
+
+    # --- when logging goes quiet -----------------------------------------------------------
+    @batch_event_handler("mood_tracking", "mood.shift.logged")
+    def shifts_logged(self, events):
+        quiet.record_activity(self.db, events)
+
+    @batch_event_handler("dbt_diary", "dbt.card.saved")
+    def cards_saved(self, events):
+        quiet.record_activity(self.db, events)
+
+    @event_handler(NAME, CHECK_IN_CONTACT_DUE)
+    def tell_check_in_contact(self, event):
+        context = self._context(event["data"]["user_id"])
+        if context is not None and quiet.plan_contact(self.db, event["data"], context, links()):
+            self.db.on_commit(self.delivery.wake)

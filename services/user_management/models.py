@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -100,6 +101,13 @@ class EmergencyContact(Base):
                                                info=MANAGED)
     # SHA-256 of the invitation token the contact uses to confirm or decline.
     consent_token_hash: Mapped[str | None] = mapped_column(Text, unique=True, info=PRIVATE)
+    # Beyond crisis alerts, what the user asks of them (check-ins, missed doses)...
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
+    # ...and what the contact agreed to when they confirmed.
+    consented_scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False,
+                                                        server_default="{}", info=MANAGED)
+    # The SMS provider reports the number opted out ("STOP"): no SMS until it changes.
+    sms_opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
     invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)

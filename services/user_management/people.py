@@ -10,12 +10,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.kit import service_auth
 from services.kit.errors import Conflict, NotFound, Unprocessable
 from services.kit.records import (
     OwnedRecords,
     apply_changes,
     editable_fields,
     get_owned,
+    is_uuid,
     to_dict,
     utcnow,
 )
@@ -24,6 +26,7 @@ from services.user_management.models import (
     EmergencyContact,
     HealthcareProvider,
     Medication,
+    User,
     UserProfile,
 )
 
@@ -34,6 +37,26 @@ INVITATION_DAYS = 14
 
 def contact_dict(contact: EmergencyContact) -> dict:
     return to_dict(contact)
+
+
+def _awaiting(contact: EmergencyContact) -> list[str]:
+    """What the user asks of a confirmed contact that they have not agreed to yet."""
+    return sorted(set(contact.scopes) - set(contact.consented_scopes))
+
+
+def _ask_again(contact: EmergencyContact) -> str:
+    """A fresh invitation for what a confirmed contact has not agreed to yet; they
+    stay confirmed (and alerted) for what they have."""
+    token = secrets.token_urlsafe(24)
+    contact.consent_token_hash = digest(token)
+    contact.invited_at = utcnow()
+    return token
+
+
+def withdraw_token(contact: EmergencyContact) -> str:
+    """The "stop contacting me" token every message to a contact carries: signed,
+    so nothing is stored, and void once they confirm again (a new confirmed_at)."""
+    return service_auth.sign("withdraw", f"{contact.contact_id}:{contact.confirmed_at.timestamp():.0f}")
 
 
 def _invite(contact: EmergencyContact) -> str:
@@ -58,6 +81,7 @@ def invitation(db: Session, contact: EmergencyContact, token: str) -> dict:
         "email": contact.email,
         "phone": contact.phone,
         "locale": profile.locale if profile else "en",
+        "scopes": _awaiting(contact) if contact.consent_state == "confirmed" else sorted(contact.scopes),
         "token": token,
     }
 
@@ -100,7 +124,13 @@ def update_contact(db: Session, user_id: str, contact_id: str, changes: dict) ->
         contact.revoked_at = utcnow()
         contact.consent_token_hash = None
     elif changed & {"email", "phone"}:
+        contact.consented_scopes, contact.sms_opted_out_at = [], None
         invite = invitation(db, contact, _invite(contact))
+    elif "scopes" in changed:
+        # Asking for less takes effect at once; asking for more needs the contact's yes.
+        contact.consented_scopes = sorted(set(contact.consented_scopes) & set(contact.scopes))
+        if contact.consent_state == "confirmed" and _awaiting(contact):
+            invite = invitation(db, contact, _ask_again(contact))
     db.flush()
     return contact_dict(contact), invite
 
@@ -108,8 +138,11 @@ def update_contact(db: Session, user_id: str, contact_id: str, changes: dict) ->
 def reinvite_contact(db: Session, user_id: str, contact_id: str) -> tuple[dict, dict]:
     contact = get_owned(db, EmergencyContact, user_id, contact_id, for_update=True)
     if contact.consent_state == "confirmed":
-        raise Conflict("This contact has already confirmed.")
-    invite = invitation(db, contact, _invite(contact))
+        if not _awaiting(contact):
+            raise Conflict("This contact has already confirmed.")
+        invite = invitation(db, contact, _ask_again(contact))
+    else:
+        invite = invitation(db, contact, _invite(contact))
     db.flush()
     return contact_dict(contact), invite
 
@@ -129,25 +162,62 @@ def describe_invitation(db: Session, token: str) -> dict:
         "inviter_name": (profile.display_name if profile else None) or "A SanctumTools user",
         "contact_name": contact.name,
         "consent_state": contact.consent_state,
+        "asks_also": sorted(contact.scopes),
+        "agreed_also": sorted(contact.consented_scopes),
     }
 
 
-def respond_to_invitation(db: Session, token: str, decision: str) -> dict:
-    """The contact's answer: confirm (from 'invited'), or decline/withdraw at any time."""
+def respond_to_invitation(db: Session, token: str, decision: str, scopes: list | None = None) -> dict:
+    """The contact's answer: confirm (from 'invited', or when asked for more), or
+    decline/withdraw at any time. Confirming agrees to crisis alerts and to whichever
+    of the other things asked they choose (default: all of them)."""
     contact = _contact_by_token(db, token)
     if decision == "confirm":
-        if contact.consent_state != "invited":
+        if contact.consent_state == "revoked" or (contact.consent_state == "confirmed"
+                                                  and not _awaiting(contact)):
             raise Conflict("This invitation can no longer be confirmed.")
         if contact.invited_at < utcnow() - timedelta(days=INVITATION_DAYS):
             raise Conflict("This invitation has expired; ask for a new one.")
-        contact.consent_state = "confirmed"
-        contact.confirmed_at = utcnow()
+        chosen = set(contact.scopes if scopes is None else scopes)
+        if chosen - set(contact.scopes):
+            raise Unprocessable(fields={"scopes": ["Only what you were asked: "
+                                                   + (", ".join(contact.scopes) or "nothing more")]})
+        if contact.consent_state == "invited":
+            contact.consent_state, contact.confirmed_at = "confirmed", utcnow()
+        contact.consented_scopes = sorted(chosen | set(contact.consented_scopes))
     else:
-        contact.consent_state = "revoked"
-        contact.revoked_at = utcnow()
-        contact.consent_token_hash = None
+        _revoke(contact)
+    db.flush()
+    return {"consent_state": contact.consent_state, "agreed_also": list(contact.consented_scopes)}
+
+
+def _revoke(contact: EmergencyContact) -> None:
+    contact.consent_state = "revoked"
+    contact.revoked_at = utcnow()
+    contact.consent_token_hash = None
+    contact.consented_scopes = []
+
+
+def withdraw_consent(db: Session, token: str) -> dict:
+    signed = service_auth.unsign("withdraw", token)
+    contact_id, _, confirmed = (signed or "").partition(":")
+    contact = db.get(EmergencyContact, contact_id, with_for_update=True) \
+        if confirmed and is_uuid(contact_id) else None
+    if contact is None or contact.confirmed_at is None or \
+            f"{contact.confirmed_at.timestamp():.0f}" != confirmed:
+        raise NotFound("This link is not valid.")
+    if contact.consent_state != "confirmed":
+        raise Conflict("You have already withdrawn; nothing more will be sent.")
+    _revoke(contact)
     db.flush()
     return {"consent_state": contact.consent_state}
+
+
+def note_sms_opt_out(db: Session, facts: dict) -> None:
+    """The SMS provider says this contact's number opted out: the user sees it."""
+    contact = db.get(EmergencyContact, facts["contact_id"], with_for_update=True)
+    if contact is not None and contact.phone == facts["phone"] and contact.sms_opted_out_at is None:
+        contact.sms_opted_out_at = utcnow()
 
 
 def alert_context(db: Session, user_id: str) -> dict:
@@ -156,15 +226,23 @@ def alert_context(db: Session, user_id: str) -> dict:
     profile = db.get(UserProfile, user_id)
     if profile is None:
         raise NotFound("account not found")
+    email = db.scalar(select(User.email).where(User.user_id == user_id))
     contacts = db.scalars(
         select(EmergencyContact)
         .where(EmergencyContact.user_id == user_id, EmergencyContact.consent_state == "confirmed")
         .order_by(EmergencyContact.priority, EmergencyContact.created_at)
     )
     return {
-        "user": to_dict(profile, ("display_name", "phone", "country", "locale")),
-        "contacts": [to_dict(c, ("contact_id", "name", "email", "phone", "priority")) for c in contacts],
+        "user": {**to_dict(profile, ("display_name", "phone", "country", "locale")), "email": email},
+        "contacts": [_reachable(c) for c in contacts],
     }
+
+
+def _reachable(contact: EmergencyContact) -> dict:
+    return {**to_dict(contact, ("contact_id", "name", "email", "priority")),
+            "phone": None if contact.sms_opted_out_at else contact.phone,
+            "scopes": ["crisis_alerts", *contact.consented_scopes],
+            "withdraw_token": withdraw_token(contact)}
 
 
 def prescription(medication: dict) -> dict:

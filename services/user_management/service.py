@@ -5,6 +5,7 @@ method that touches a user's data takes that user's id first and only ever
 reads or writes rows carrying it.
 """
 
+from services.kit.events import event_handler
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
 from services.user_management import accounts, people
@@ -12,6 +13,8 @@ from services.user_management import accounts, people
 INVITED = "contact.invited"
 MEDICATION_SAVED = "medication.saved"
 MEDICATION_DELETED = "medication.deleted"
+REACH_CHANGED = "user.reach_changed"
+REACH_FIELDS = {"display_name", "phone", "country"}
 
 
 class UserManagementService(DomainService):
@@ -24,6 +27,7 @@ class UserManagementService(DomainService):
         per_ip.take(self.redis, client_ip)
         user_id = accounts.register(self.db, data)
         self._profile_changed(user_id, data.get("timezone", "UTC"))
+        self._reach_changed(accounts.profile_of(self.db, user_id))
         return accounts.open_session(self.db, user_id)
 
     @rpc
@@ -57,12 +61,19 @@ class UserManagementService(DomainService):
         profile = accounts.update_profile(self.db, user_id, changes)
         if "timezone" in changes:
             self._profile_changed(user_id, profile["timezone"])
+        if REACH_FIELDS & set(changes):
+            self._reach_changed(profile)
         return profile
 
     def _profile_changed(self, user_id: str, timezone: str) -> None:
         """Tell services that keep a copy of profile settings (mood: the time zone)."""
         self.events.dispatch("user.profile_changed", {"user_id": user_id, "timezone": timezone},
                              subject_id=user_id)
+
+    def _reach_changed(self, profile: dict) -> None:
+        """Notifications keeps how to reach the user themselves (reminders, check-ins)."""
+        reach = {key: profile.get(key) for key in ("user_id", "email", *sorted(REACH_FIELDS))}
+        self.events.dispatch(REACH_CHANGED, reach, subject_id=profile["user_id"])
 
     # --- emergency contacts -------------------------------------------------
     @rpc
@@ -101,8 +112,17 @@ class UserManagementService(DomainService):
         return people.describe_invitation(self.db, token)
 
     @rpc
-    def respond_to_invitation(self, token: str, decision: str) -> dict:
-        return people.respond_to_invitation(self.db, token, decision)
+    def respond_to_invitation(self, token: str, decision: str, scopes: list | None = None) -> dict:
+        return people.respond_to_invitation(self.db, token, decision, scopes)
+
+    @rpc
+    def withdraw_consent(self, token: str) -> dict:
+        """A contact's "stop contacting me", from the link in any message they got."""
+        return people.withdraw_consent(self.db, token)
+
+    @event_handler("notifications", "contact.sms_opted_out")
+    def note_sms_opt_out(self, event):
+        people.note_sms_opt_out(self.db, event["data"])
 
     @rpc
     def alert_context(self, user_id: str) -> dict:

@@ -67,7 +67,7 @@ def test_contact_consent_lifecycle(api, user, sinks):
     seen = api.request("POST", "/api/v1/consent/details", json={"token": token})
     assert seen.status_code == 200 and seen.json()["consent_state"] == "invited"
     confirmed = api.request("POST", "/api/v1/consent", json={"token": token, "decision": "confirm"})
-    assert confirmed.json() == {"consent_state": "confirmed"}
+    assert confirmed.json() == {"consent_state": "confirmed", "agreed_also": []}
     assert user.get(f"/api/v1/contacts/{contact['contact_id']}").json()["consent_state"] == "confirmed"
 
     # The user cannot confirm on the contact's behalf, only stop alerting them.
@@ -82,7 +82,7 @@ def test_contact_consent_lifecycle(api, user, sinks):
     new_token = invitation_token(sinks, email=second_email)
     assert new_token != token
     declined = api.request("POST", "/api/v1/consent", json={"token": new_token, "decision": "decline"})
-    assert declined.json() == {"consent_state": "revoked"}
+    assert declined.json() == {"consent_state": "revoked", "agreed_also": []}
 
 
 def test_user_can_revoke_a_contact(user):

@@ -16,6 +16,16 @@ def rows(sql: str, **params) -> list:
         engine.dispose()
 
 
+def execute(sql: str, **params) -> int:
+    """Change rows directly (committed): how a test moves a clock on. Returns the row count."""
+    engine = create_engine(config.kit().database_url)
+    try:
+        with engine.begin() as conn:
+            return conn.execute(text(sql), params).rowcount
+    finally:
+        engine.dispose()
+
+
 def scalar(sql: str, **params):
     found = rows(sql, **params)
     return found[0][0] if found else None

@@ -25,6 +25,13 @@ TEST_ENV = {
     "NOTIFY_RETRY_BASE_SECONDS": "0.2",
     "APP_BASE_URL": "https://app.test",
     "MISSED_DOSE_CHECK_EVERY_SECONDS": "1",
+    # Users who chose nothing: every contact at once (the ladder's own tests set
+    # their waits, and move its clock on in the database).
+    "CRISIS_PROMPT_MINUTES": "0",
+    "CRISIS_CONTACT_MINUTES": "0",
+    "NOTIFY_SCHEDULER_EVERY_SECONDS": "0.3",
+    "NOTIFY_QUIET_CHECK_EVERY_SECONDS": "1",
+    "SMS_OPT_OUT_CACHE_SECONDS": "1",
 }
 
 SERVICE_SCHEMAS_SQL = """

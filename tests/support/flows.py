@@ -26,7 +26,8 @@ def unique_email(label: str = "contact") -> str:
 
 
 def unique_phone() -> str:
-    return f"+4479111{random.randint(0, 99999):05d}"
+    """Never ending in 99: the local SNS (moto) treats those numbers as opted out."""
+    return f"+4479111{random.randint(0, 9999):04d}{random.randint(0, 8)}"
 
 
 def invitation_token(sinks, email: str | None = None, phone: str | None = None) -> str:
@@ -38,9 +39,11 @@ def invitation_token(sinks, email: str | None = None, phone: str | None = None) 
     return wait_until(find, message=f"no invitation reached {email or phone}")[-1]
 
 
-def confirmed_contact(user, sinks, *, name="Bob", email=None, phone=None, priority=1) -> dict:
-    """Add a contact and have them confirm through the link their invitation carries."""
-    body = {"name": name, "priority": priority}
+def confirmed_contact(user, sinks, *, name="Bob", email=None, phone=None, priority=1,
+                      scopes=()) -> dict:
+    """Add a contact and have them confirm through the link their invitation carries
+    (agreeing to whatever else ``scopes`` asks)."""
+    body = {"name": name, "priority": priority, "scopes": list(scopes)}
     if email:
         body["email"] = email
     if phone:
@@ -49,8 +52,8 @@ def confirmed_contact(user, sinks, *, name="Bob", email=None, phone=None, priori
     assert contact.status_code == 201, contact.text
     token = invitation_token(sinks, email=email, phone=None if email else phone)
     answer = user.api.request("POST", "/api/v1/consent", json={"token": token, "decision": "confirm"})
-    assert answer.json() == {"consent_state": "confirmed"}, answer.text
-    return contact.json()
+    assert answer.json() == {"consent_state": "confirmed", "agreed_also": sorted(scopes)}, answer.text
+    return user.get(f"/api/v1/contacts/{contact.json()['contact_id']}").json()
 
 
 def shift(level: int, previous: int = 0, **extra) -> dict:

@@ -30,6 +30,15 @@ def test_stamp_replaces_the_incoming_credential():
     assert service_auth.caller_of(context) == "user_management"
 
 
+def test_signed_values_verify_only_for_their_purpose_and_unaltered():
+    token = service_auth.sign("withdraw", "contact-1:1700000000")
+    assert service_auth.unsign("withdraw", token) == "contact-1:1700000000"
+    assert service_auth.unsign("snooze", token) is None
+    assert service_auth.unsign("withdraw", token.replace("contact-1", "contact-2")) is None
+    assert service_auth.unsign("withdraw", token[:-1] + ("0" if token[-1] != "0" else "1")) is None
+    assert service_auth.unsign("withdraw", "no-signature") is None
+
+
 @pytest.mark.parametrize("error", [
     errors.ValidationFailed(fields={"name": ["Missing data for required field."]}),
     errors.NotFound("contact not found"),
