@@ -198,7 +198,7 @@ class Bench:
             time.sleep(0.3)
         return latencies
 
-    def alert_latency(self, entry: dict) -> float:
+    def alert_latency(self, entry: dict, subject: str = "support") -> float:
         user, contact = entry["user"], entry["contact"]
         response = user.post("/api/v1/mood/shift", json={
             "previous": {"level": -1}, "current": {"level": -4}, "intensity": 9})
@@ -206,19 +206,68 @@ class Bench:
         assert response.status_code == 201, response.text
         deadline = time.monotonic() + 30
         while True:
-            mails = [m for m in self.sinks.emails(to=contact) if "support" in m["subject"]]
+            mails = [m for m in self.sinks.emails(to=contact) if subject in m["subject"]]
             if mails:
                 return (mails[0]["received_at"] - acknowledged) * 1000
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no alert email for {contact}")
             time.sleep(0.002)
 
+    def prompt_latency(self) -> list[float]:
+        """Step 1 of the ladder: from the 201 of a crisis-level shift to the SMTP server
+        holding the user's own prompt (users who keep the 10-minute prompt step)."""
+        users = self.register(self.args.alerts)
+        for entry in users:
+            entry["user"].patch("/api/v1/notifications/settings", json={"prompt_minutes": 10})
+            entry["contact"] = entry["user"].email
+        time.sleep(1)
+        return [self.alert_latency(entry, subject="Checking in") for entry in users]
+
+    def reminder_burst(self, count: int, instances: int) -> dict:
+        """``count`` reminders due in the same instant: seconds from due until the SMTP
+        server has accepted the last of them, with 1 or 2 notifications instances."""
+        from tests.support import db
+
+        if instances == 2:
+            from services import registry
+            self.stack.start_one("notifications_2", registry.SERVICES["notifications"].path)
+            self.stack.wait_ready(timeout=60, names=["notifications_2"])
+        if not hasattr(self, "_reminders"):
+            per_user = 20
+            self._reminders = []
+            for entry in self.register(count // per_user):
+                for _ in range(per_user):
+                    answer = entry["user"].post("/api/v1/reminders", json={
+                        "kind": "diary", "times": ["03:00"], "channels": ["email"]})
+                    assert answer.status_code == 201, answer.text
+                    self._reminders.append(answer.json()["reminder_id"])
+            time.sleep(1)
+        mail_dir = self.sinks.mail_dir
+        before = set(mail_dir.glob("[0-9]*.json"))
+        due_at = time.time()
+        db.execute("UPDATE notifications.scheduled_reminders SET next_due_at = now() "
+                   "WHERE reminder_id = ANY(CAST(:ids AS uuid[]))", ids=self._reminders)
+        deadline = time.monotonic() + 300
+        while True:
+            new = set(mail_dir.glob("[0-9]*.json")) - before
+            if len(new) >= count:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(new)} of {count} reminders arrived")
+            time.sleep(0.05)
+        received = sorted(json.loads(path.read_text())["received_at"] for path in new)
+        if instances == 2:
+            self.stack.stop_one("notifications_2")
+        return {"count": count, "instances": instances, "last_s": received[-1] - due_at,
+                "median_s": received[len(received) // 2] - due_at}
+
     def memory(self) -> dict:
         return {name: psutil.Process(p.pid).memory_info().rss / 2**20
                 for name, p in self.stack.processes.items() if not name.startswith("bench")}
 
 
-def report(results: dict, latencies: list[float], memory: dict, args) -> None:
+def report(results: dict, latencies: list[float], memory: dict, args,
+           prompts: list[float], bursts: list[dict]) -> None:
     bare = (results["bare"]["rps"] + results["bare_again"]["rps"]) / 2
     print(f"\nSanctumTools bench: {os.cpu_count()} cores, wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s per scenario, through the HTTP gateway\n")
@@ -246,6 +295,13 @@ def report(results: dict, latencies: list[float], memory: dict, args) -> None:
     print(f"  p50 {percentile(latencies, 50):.1f} ms   p95 {percentile(latencies, 95):.1f} ms   "
           f"p99 {percentile(latencies, 99):.1f} ms   max {max(latencies):.1f} ms   "
           f"mean {statistics.mean(latencies):.1f} ms   (target p99 < 500 ms)")
+    print(f"\ncrisis step 1, 201 -> the user's own prompt at the SMTP server ({len(prompts)} crises):")
+    print(f"  p50 {percentile(prompts, 50):.1f} ms   p95 {percentile(prompts, 95):.1f} ms   "
+          f"p99 {percentile(prompts, 99):.1f} ms   max {max(prompts):.1f} ms   (target p99 < 500 ms)")
+    for burst in bursts:
+        print(f"{burst['count']} reminders due at once, {burst['instances']} notifications "
+              f"instance(s): half accepted by SMTP after {burst['median_s']:.1f} s, "
+              f"the last after {burst['last_s']:.1f} s")
     print("\nresident memory per process (MiB):")
     for name, rss in sorted(memory.items()):
         print(f"  {name:<20}{rss:>8.1f}")
@@ -261,6 +317,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--alerts", type=int, default=100)
+    parser.add_argument("--reminders", type=int, default=1000)
     args = parser.parse_args()
     bench = Bench(args)
     print("[bench] starting the stack (test database, own Redis, local mail and SMS sinks)")
@@ -268,10 +325,12 @@ def main() -> int:
     try:
         results = bench.throughput()
         latencies = bench.crisis_latency()
+        prompts = bench.prompt_latency()
         memory = bench.memory()
+        bursts = [bench.reminder_burst(args.reminders, 1), bench.reminder_burst(args.reminders, 2)]
     finally:
         bench.stop()
-    report(results, latencies, memory, args)
+    report(results, latencies, memory, args, prompts, bursts)
     return 0
 
 

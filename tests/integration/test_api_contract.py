@@ -67,5 +67,7 @@ def test_the_api_does_what_its_document_says(api, stack, tmp_path):
         *(arg for label in EXCLUDED for arg in ("--exclude-name", label)),
     ]
     # In tmp_path: schemathesis keeps a cache of what it found in its working directory.
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1400, cwd=tmp_path)
+    hooks = Path(__file__).parents[1] / "support" / "schemathesis_hooks.py"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1400, cwd=tmp_path,
+                            env={**os.environ, "SCHEMATHESIS_HOOKS": str(hooks)})
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]

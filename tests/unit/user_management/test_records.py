@@ -12,8 +12,10 @@ def test_a_contact_shows_its_consent_but_never_its_token():
 
 
 def test_only_the_contact_decides_consent():
+    # The user chooses what to ask a contact for (scopes); what the contact agreed
+    # to (consented_scopes, consent_state) only the contact's own answer changes.
     assert set(editable_fields(EmergencyContact)) == {"name", "relationship", "email", "phone",
-                                                      "priority"}
+                                                      "priority", "scopes"}
 
 
 def test_timestamps_and_keys_are_never_editable():
