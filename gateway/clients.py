@@ -13,3 +13,5 @@ class ServiceClients:
     episodes = RpcClient("episode_tracking")
     medications = RpcClient("medications")
     trackers = RpcClient("specialized_trackers")
+    sessions = RpcClient("sessions")
+    assistant = RpcClient("ai_context")

@@ -5,6 +5,7 @@ over RPC with plain dicts. Routes are grouped by domain in gateway/routes/.
 """
 
 from gateway.routes.accounts import AccountRoutes
+from gateway.routes.assistant import AssistantRoutes
 from gateway.routes.crisis import CrisisRoutes
 from gateway.routes.dbt import DiaryRoutes
 from gateway.routes.episodes import EpisodeRoutes
@@ -19,5 +20,5 @@ from gateway.routes.trackers import TrackerRoutes
 
 class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes, CrisisRoutes,
                      SkillRoutes, DiaryRoutes, EpisodeRoutes, MedicationRoutes, TrackerRoutes,
-                     NotificationRoutes):
+                     NotificationRoutes, AssistantRoutes):
     name = "gateway"

@@ -37,6 +37,8 @@ SERVICES = {
         Process("medications", "services.medications.service:MedicationsService"),
         Process("specialized_trackers",
                 "services.specialized_trackers.service:SpecializedTrackersService"),
+        Process("sessions", "services.sessions.service:SessionsService"),
+        Process("ai_context", "services.ai_context.service:AiContextService"),
     )
 }
 

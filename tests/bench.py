@@ -73,6 +73,13 @@ def run_wrk(url: str, path: str, seconds: int, connections: int, method="GET", b
             "p99": p99 / 1000, "errors": bad_status + socket_errors, "requests": requests_}
 
 
+def consumers_of(queue: str) -> int:
+    import kombu
+
+    with kombu.Connection(os.environ["AMQP_URI"]) as connection:
+        return connection.channel().queue_declare(queue, passive=True).consumer_count
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
@@ -231,7 +238,11 @@ class Bench:
         if instances == 2:
             from services import registry
             self.stack.start_one("notifications_2", registry.SERVICES["notifications"].path)
-            self.stack.wait_ready(timeout=60, names=["notifications_2"])
+            deadline = time.monotonic() + 60
+            while consumers_of("rpc-notifications") < 2:  # both instances serving
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the second notifications instance did not start")
+                time.sleep(0.2)
         if not hasattr(self, "_reminders"):
             per_user = 20
             self._reminders = []

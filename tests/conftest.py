@@ -14,14 +14,16 @@ import uuid  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.support import environment  # noqa: E402
-from tests.support.processes import RedisServer, Sinks, free_port  # noqa: E402
+from tests.support.processes import ModelStandIn, RedisServer, Sinks, free_port  # noqa: E402
 
 # Every process this suite starts, and this process itself, use the test
 # database, vhost, a Redis server of the suite's own and local mail and SMS
 # sinks: a running `make run` stack is never touched.
 REDIS = RedisServer(free_port())
 SINKS = Sinks(smtp_port=free_port(), sns_port=free_port(), sns_inspect_port=free_port())
+MODEL = ModelStandIn(free_port())
 os.environ.update(environment.TEST_ENV)
+os.environ.update(MODEL.env())
 os.environ.update(REDIS.env())
 os.environ.update(SINKS.env())
 
@@ -45,6 +47,14 @@ def sinks(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    """The local OpenAI-compatible model the assistant's external provider talks to."""
+    MODEL.start(tmp_path_factory.mktemp("model"))
+    yield MODEL
+    MODEL.stop()
+
+
+@pytest.fixture(scope="session")
 def migrated_database():
     environment.reset_database()
     environment.reset_broker()
@@ -53,7 +63,7 @@ def migrated_database():
 
 
 @pytest.fixture(scope="session")
-def stack(migrated_database, sinks, tmp_path_factory):
+def stack(migrated_database, sinks, model, tmp_path_factory):
     """The real system: every registered service and the gateway, as processes."""
     from services.ops.stack import Stack
 

@@ -13,7 +13,7 @@ from gateway.schemas.common import (
     day,
     stamp,
 )
-from services.kit.contracts.crisis import RULE_NAMES
+from services.kit.contracts.crisis import CRISIS_REASONS, RULE_NAMES
 from services.kit.contracts.medications import TIME_OF_DAY, WEEKDAYS
 from services.kit.contracts.notifications import (
     CHANNELS,
@@ -63,7 +63,7 @@ class Step(Schema):
 class Crisis(Schema):
     crisis_id = fields.UUID()
     status = fields.String(metadata={"enum": ["open", "acknowledged", "exhausted"]})
-    rules = fields.List(fields.String(metadata={"enum": list(RULE_NAMES)}))
+    rules = fields.List(fields.String(metadata={"enum": list(CRISIS_REASONS)}))
     detected_at = fields.String()
     acknowledged_at = fields.String(allow_none=True)
     answer = fields.String(allow_none=True, metadata={"enum": [*USER_ANSWERS, CONTACT_ANSWER, None]})

@@ -135,7 +135,8 @@ def save(db: Session, user_id: str, day: date, body: dict) -> tuple[dict, dict]:
 
 
 def facts(db: Session, entry: DailyEntry) -> dict:
-    """What pattern analysis needs of a saved card: no free text, only the crisis items."""
+    """What other services need of a saved card: no free text; the crisis items for
+    pattern analysis, the skills' ratings for session memory."""
     zone = timezone_of(db, entry.user_id)
     end_of_day = datetime.combine(entry.day + timedelta(days=1), time(), zone)
     return {
@@ -144,6 +145,8 @@ def facts(db: Session, entry: DailyEntry) -> dict:
         "occurred_at": min(utcnow(), end_of_day.astimezone(timezone.utc)).isoformat(),
         "suicide_urge": entry.ratings.get("urges.suicide.rating", 0),
         "self_harm_acted": bool(entry.ratings.get("urges.self_harm.acted", False)),
+        # For session memory: which skills the day's card rates, and how (0-7).
+        "skills": [{"skill_id": s.skill_id, "rating": s.rating} for s in skills_of(db, entry)],
     }
 
 

@@ -13,6 +13,7 @@ from services.kit.contracts.episodes import MOOD_EPISODES
 from services.kit.errors import Unprocessable
 from services.kit.events import event_handler
 from services.kit.profiles import ProfileCopy, local_today
+from services.kit.records import utcnow
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
 
@@ -53,7 +54,8 @@ class EpisodeTrackingService(ProfileCopy, DomainService):
         if episode["kind"] in MOOD_EPISODES:
             self.events.dispatch(RECORDED, {
                 "user_id": user_id, "episode_id": episode["episode_id"],
-                "local_date": episode["start_day"],
+                "local_date": episode["start_day"], "kind": episode["kind"],
+                "end_day": episode.get("end_day"), "recorded_at": utcnow().isoformat(),
                 "mood_episodes_12_months": episodes.mood_episodes_within_a_year(
                     self.db, user_id, episode)}, subject_id=user_id)
         return episode

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.kit.contracts.crisis import ASKED_FOR_HELP
 from services.kit.contracts.notifications import CONTACT_ANSWER, USER_ANSWERS
 from services.kit.errors import Conflict, NotFound
 from services.kit.records import utcnow
@@ -47,7 +48,9 @@ def open_crisis(db: Session, crisis: dict, context: dict, settings: dict) -> boo
         next_step_at=func.now()).on_conflict_do_nothing().returning(Crisis.crisis_id)).scalar()
     if created is None:
         return False
-    prompt = settings["prompt_minutes"] > 0 and not set(crisis["rules"]) & set(settings["skip_prompt_for"])
+    # No prompt when the user has just asked the assistant to alert their contacts.
+    prompt = settings["prompt_minutes"] > 0 and ASKED_FOR_HELP not in crisis["rules"] \
+        and not set(crisis["rules"]) & set(settings["skip_prompt_for"])
     steps = [{"target": "user"}] if prompt and (context["user"].get("email") or context["user"].get("phone")) else []
     steps += [{"target": "contact", "contact_id": c["contact_id"], "contact_name": c["name"]}
               for c in context["contacts"]]
@@ -167,7 +170,8 @@ def acknowledge_by_link(db: Session, token: str, answer: str, valid_hours: int) 
         raise Conflict("This link has expired.", {"token": ["Expired."]})
     crisis = db.scalars(select(Crisis).where(Crisis.crisis_id == rung.crisis_id).with_for_update()).one()
     result = _stop(db, crisis, rung, answer)
-    return {"crisis_id": result["crisis_id"], "status": result["status"], "answer": answer}
+    return {"crisis_id": result["crisis_id"], "status": result["status"], "answer": answer,
+            "user_id": crisis.user_id, "acknowledged_at": crisis.acknowledged_at.isoformat()}
 
 
 def _stop(db: Session, crisis: Crisis, rung: CrisisStep | None, answer: str) -> dict:

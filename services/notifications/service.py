@@ -24,6 +24,7 @@ from services.notifications.scheduler import (
 
 log = logging.getLogger(__name__)
 NAME = "notifications"
+ACKNOWLEDGED = "crisis.acknowledged"
 
 
 class NotificationsService(ProfileCopy, DomainService):
@@ -50,7 +51,14 @@ class NotificationsService(ProfileCopy, DomainService):
     @event_handler("pattern_analysis", "crisis.detected")
     def open_crisis(self, event):
         """The first step at once (the user's prompt, or contact 1); the rest by the clock."""
-        crisis = event["data"]
+        self._open_crisis(event["data"])
+
+    @event_handler("ai_context", "crisis.requested")
+    def open_requested_crisis(self, event):
+        """The user said yes to the assistant's offer to alert their contacts."""
+        self._open_crisis(event["data"])
+
+    def _open_crisis(self, crisis: dict) -> None:
         context = self._context(crisis["user_id"])
         if context is None:
             log.info("crisis %s: the account no longer exists", crisis["crisis_id"])
@@ -82,12 +90,20 @@ class NotificationsService(ProfileCopy, DomainService):
     @rpc
     def acknowledge(self, user_id: str, crisis_id: str, answer: str) -> dict:
         """The user's own "I'm safe" / "I'm using my plan": the ladder stops."""
-        return escalation.acknowledge_by_user(self.db, user_id, crisis_id, answer)
+        crisis = escalation.acknowledge_by_user(self.db, user_id, crisis_id, answer)
+        self._acknowledged(user_id, crisis_id, crisis["acknowledged_at"])
+        return crisis
 
     @rpc
     def acknowledge_by_link(self, token: str, answer: str) -> dict:
         """From a one-time link in a prompt or an alert (no login)."""
-        return escalation.acknowledge_by_link(self.db, token, answer, settings().ack_link_hours)
+        result = escalation.acknowledge_by_link(self.db, token, answer, settings().ack_link_hours)
+        self._acknowledged(result.pop("user_id"), result["crisis_id"], result.pop("acknowledged_at"))
+        return result
+
+    def _acknowledged(self, user_id: str, crisis_id: str, at: str) -> None:
+        self.events.dispatch(ACKNOWLEDGED, {"user_id": user_id, "crisis_id": crisis_id,
+                                            "acknowledged_at": at}, subject_id=user_id)
 
     @rpc
     def crisis_audit(self, crisis_id: str) -> dict:

@@ -197,19 +197,34 @@ def without_cautioned(skill: dict, classes: set[str]) -> dict | None:
             "omitted_steps": sorted(omitted)}
 
 
+def text_ranks(db: Session, locale: str, wording: str) -> dict[str, float]:
+    """How well each skill's text answers free ``wording`` (PostgreSQL full-text
+    search, any of its words; ts_rank), for the skills that match at all."""
+    words = re.findall(r"[^\W\d_]{3,}", wording)[:40]
+    if not words:
+        return {}
+    search = func.websearch_to_tsquery(SEARCH_CONFIGS.get(locale, "simple"), " or ".join(words))
+    rows = db.execute(select(Skill.skill_id, func.ts_rank(Skill.search, search))
+                      .where(Skill.locale == locale, Skill.search.op("@@")(search))).all()
+    return {skill_id: rank for skill_id, rank in rows}
+
+
 def suggest(db: Session, request: dict) -> list[dict]:
-    """Skills that fit ``states`` and ``situations``, minus what a caution rules out
-    for the person's ``medications``: first those of ``prefer`` that fit (skills
-    that helped this person before, best first), then the best fit."""
+    """Skills that fit ``states``, ``situations`` and the words of ``q``, minus what a
+    caution rules out for the person's ``medications``: first those of ``prefer`` that
+    fit (skills that helped this person before, best first), then the best fit."""
     locale = request.get("locale") or DEFAULT_LOCALE
     library = db.get(Library, locale)
     classes = medication_classes_of(request.get("medications", []),
                                     library.medication_classes if library else {})
     states, situations = set(request.get("states", [])), set(request.get("situations", []))
+    ranks = text_ranks(db, locale, request["q"]) if request.get("q") else {}
+    best_rank = max(ranks.values(), default=0) or 1
     prefer = list(request.get("prefer", []))
     scored = []
     for skill in list_skills(db, {"locale": locale}):
-        fit = 2 * len(states & set(skill["states"])) + len(situations & set(skill["situations"]))
+        fit = 2 * len(states & set(skill["states"])) + len(situations & set(skill["situations"])) \
+            + 3 * ranks.get(skill["skill_id"], 0) / best_rank
         safe = without_cautioned(skill, classes) if fit else None
         if safe is not None:
             helped = prefer.index(skill["skill_id"]) if skill["skill_id"] in prefer else len(prefer)

@@ -73,6 +73,9 @@ class User:
     def patch(self, path, json=None, **kw):
         return self.call("PATCH", path, json=json, **kw)
 
+    def put(self, path, json=None, **kw):
+        return self.call("PUT", path, json=json, **kw)
+
     def delete(self, path, json=None, **kw):
         return self.call("DELETE", path, json=json, **kw)
 

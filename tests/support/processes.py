@@ -7,9 +7,11 @@ import email
 import email.policy
 import json
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
+from services.kit.config import PROJECT_ROOT
 from services.ops.children import die_with_parent
 from services.ops.sinks import LocalSinks, wait_for_port
 from tests.support.ports import free_port  # noqa: F401 - tests take free_port from here
@@ -37,6 +39,45 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+class ModelStandIn:
+    """The local OpenAI-compatible server (tests/support/model_stand_in.py): what it
+    was sent, and how it answers next."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.process: subprocess.Popen | None = None
+        self.directory: Path | None = None
+
+    def env(self) -> dict:
+        return {"ASSISTANT_MODEL_BASE_URL": f"http://127.0.0.1:{self.port}/v1",
+                "ASSISTANT_MODEL": "stand-in", "ASSISTANT_MODEL_TIMEOUT_SECONDS": "2"}
+
+    def start(self, directory: Path) -> None:
+        self.directory = directory
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.model_stand_in", "--port", str(self.port),
+             "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=PROJECT_ROOT, preexec_fn=die_with_parent)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def requests(self) -> list[dict]:
+        """Every chat request received, oldest first (the JSON body)."""
+        return [json.loads(p.read_text())["body"] for p in sorted(self.directory.glob("*.json"))]
+
+    def answer_with(self, mode: str = "reply", reply: str | None = None) -> None:
+        (self.directory / "mode").write_text(mode)
+        reply_file = self.directory / "reply"
+        if reply is None:
+            reply_file.unlink(missing_ok=True)
+        else:
+            reply_file.write_text(reply)
 
 
 class Sinks(LocalSinks):

@@ -14,8 +14,13 @@ RAPID_CYCLING_EPISODES = "rapid_cycling_episodes"
 RAPID_CYCLING_EPISODE_COUNT = 4
 # On a PHQ-9: item 9 (thoughts of being better off dead or of self-harm) above 0.
 PHQ9_SELF_HARM = "phq9_item9"
+# Not a rule: the user said yes when the assistant offered to alert their contacts
+# (the ladder then starts at contact 1; the user has just answered).
+ASKED_FOR_HELP = "asked_for_help"
 RULE_NAMES = (SEVERE_STATE, DROP_24H, USER_THRESHOLD, RAPID_CYCLING, DBT_SUICIDE_URGE,
               DBT_SELF_HARM, RAPID_CYCLING_EPISODES, PHQ9_SELF_HARM)
+# What a crisis's ``rules`` may hold.
+CRISIS_REASONS = (*RULE_NAMES, ASKED_FOR_HELP)
 # Where a flag's record comes from.
 SOURCES = ("mood_shift", "dbt_card", "episode", "questionnaire")
 
