@@ -85,7 +85,7 @@ SKILL_LINES = [
 FIRST_STEP = ["A first step: {step}", "To start: {step}", "Begin like this: {step}"]
 HELPED_BEFORE = ["Your diary shows it helped you on {days} before.",
                  "It has helped you on {days} in your diary.",
-                 "You rated it as helpful on {days}."]
+                 "You rated it as having helped on {days}."]
 QUESTIONS = ["Would you like to try it now?", "Does that feel doable right now?",
              "Want to give it a go and tell me how it went?", "Shall we walk through it together?"]
 KNOWLEDGE_LINES = ["You told me that {text} helps you. Could that fit right now?",

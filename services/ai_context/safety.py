@@ -1,8 +1,8 @@
 """The safety screen: crisis language across a conversation, before any model.
 
 Cues are patterns in our own words, in three kinds. An explicit cue (wanting to
-die, to end one's life, to hurt oneself) is a crisis on its own. A method cue (how
-high a bridge is, how many pills are lethal) or a farewell cue (being a burden,
+die, to end one's life, to hurt oneself, a lethal dose) is a crisis on its own. A method cue (how
+high a bridge is, how many pills a packet holds) or a farewell cue (being a burden,
 giving things away, saying goodbye) is one when the conversation also shows
 distress (a loss, hopelessness) or another such cue. Audits of language models
 find the explicit ones handled and the indirect ones missed ("I lost my job.
@@ -34,13 +34,13 @@ CUES = {
         r"(want|wanna|going|plan|planning|ready) (to )?die", r"wish i (was|were) dead",
         r"better off dead", r"don'?t want to (be alive|live|wake up|be here)",
         r"no reason to (live|go on|keep going)", r"can'?t go on", r"take all my (pills|tablets|meds)",
-        r"overdos", r"not (be|being) alive",
+        r"overdos", r"not (be|being) alive", r"lethal (dose|amount)", r"enough (pills|tablets) to (die|not wake)",
     ),
     METHOD: _cues(
         r"(tall|high|highest|tallest)(est)? (bridge|building|cliff|roof)",
         r"bridges?\b.{0,40}\b(tall|high|metres|meters|feet|drop)",
         r"how (high|far) (is|would) .{0,30}(fall|drop|jump)", r"jump (off|from)",
-        r"how many (pills|tablets|paracetamol|acetaminophen|sleeping)", r"lethal (dose|amount)",
+        r"how many (pills|tablets|paracetamol|acetaminophen|sleeping)",
         r"noose", r"rope (strong|to hang|that would hold)", r"(train|railway) tracks?", r"buy a (gun|firearm)",
     ),
     FAREWELL: _cues(
@@ -83,7 +83,7 @@ REPLY_REFUSALS = {
                        r"diagnos"),
     "medication advice": _cues(
         r"(stop|start|increase|decrease|reduce|double|halve|skip|change|adjust|switch|cut down) "
-        r"(taking |your |the )?(dose|doses|dosage|medication|medicine|meds|pills|lithium|lamotrigine|"
+        r"(?:taking |your |the |my |of )*(dose|doses|dosage|medication|medicine|meds|pills|lithium|lamotrigine|"
         r"quetiapine|valproate|sertraline|propranolol)", r"\d+ ?mg\b"),
     "crisis method": CUES[METHOD],
 }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.kit.columns import MANAGED, PRIVATE, timestamp, user_ref, uuid_pk
 from services.kit.contracts.assistant import CHANNELS, LOG_RETENTION_DAYS, ROLES
 from services.kit.db import declarative_base
+from services.kit.profiles import user_settings_table
 
 SCHEMA = "sessions"
 
@@ -84,3 +85,7 @@ class SessionSettings(Base):
     __table_args__ = (CheckConstraint(
         f"log_retention_days BETWEEN {LOG_RETENTION_DAYS[0]} AND {LOG_RETENTION_DAYS[1]}",
         name="log_retention_range"),)
+
+
+# What this service knows of the profile: the time zone (services/kit/profiles.py).
+UserSettings = user_settings_table(Base.metadata)
