@@ -166,10 +166,18 @@ class Bench:
         bare_again = run_wrk(f"http://127.0.0.1:{self.bare_port}", "/ping", seconds, connections)
         return {"bare": bare, "bare_again": bare_again, "post": post, "get": cached_get}
 
-    def settle(self, timeout: float = 120) -> tuple[float, int]:
-        """Wait until pattern analysis has caught up with every logged shift, so the
-        next scenario is measured alone; return how long that took, and how many
-        shifts it was behind when the load stopped."""
+    # The consumers of every logged shift, and how to count what each has handled.
+    SHIFT_CONSUMERS = {
+        "pattern_analysis": "SELECT count(*) FROM pattern_analysis.pattern_analyses",
+        "sessions": "SELECT count(*) FROM sessions.processed_events WHERE consumer = 'sessions.shifts_logged'",
+        "ai_context": "SELECT count(*) FROM ai_context.processed_events "
+                      "WHERE consumer = 'ai_context.shifts_logged'",
+    }
+
+    def settle(self, timeout: float = 120) -> tuple[float, dict]:
+        """Wait until every consumer of a logged shift has caught up, so the next
+        scenario is measured alone; return how long that took, and how many shifts
+        each consumer was behind when the load stopped."""
         from sqlalchemy import create_engine, text
 
         engine = create_engine(os.environ["DATABASE_URL"])
@@ -178,14 +186,14 @@ class Bench:
         try:
             while time.monotonic() - started < timeout:
                 with engine.connect() as conn:
-                    behind = conn.execute(text(
-                        "SELECT (SELECT count(*) FROM mood_tracking.mood_shifts)"
-                        " - (SELECT count(*) FROM pattern_analysis.pattern_analyses)")).scalar()
+                    logged = conn.execute(text("SELECT count(*) FROM mood_tracking.mood_shifts")).scalar()
+                    behind = {name: logged - conn.execute(text(sql)).scalar()
+                              for name, sql in self.SHIFT_CONSUMERS.items()}
                 first = behind if first is None else first
-                if behind <= 0:
+                if max(behind.values()) <= 0:
                     return time.monotonic() - started, first
                 time.sleep(0.1)
-            raise TimeoutError(f"pattern analysis still {behind} shifts behind")
+            raise TimeoutError(f"consumers still behind: {behind}")
         finally:
             engine.dispose()
 
@@ -296,9 +304,10 @@ def report(results: dict, latencies: list[float], memory: dict, args,
     post = results["post"]
     analysed = post["requests"] / (args.seconds + post["settled_s"])
     print(f"\nratios are to the mean of the two bare runs ({bare:.0f} req/s)")
-    print(f"when the POST run ended, pattern analysis was {post['behind']} of "
-          f"{post['requests']} shifts behind; it caught up in {post['settled_s']:.1f} s, so "
-          f"shifts were logged and analysed at {analysed:.0f}/s ({analysed / bare:.2f} of bare)")
+    lag = ", ".join(f"{name} {count}" for name, count in post["behind"].items())
+    print(f"when the POST run ended, of {post['requests']} shifts the consumers were behind by: {lag};")
+    print(f"  all caught up in {post['settled_s']:.1f} s, so shifts were logged and handled by all "
+          f"three at {analysed:.0f}/s ({analysed / bare:.2f} of bare)")
     loaded = post["alerts_under_load"]
     print(f"crisis alerts during the POST run ({len(loaded)}, one at a time): "
           f"p50 {percentile(loaded, 50):.1f} ms   max {max(loaded):.1f} ms")
