@@ -14,6 +14,7 @@ from gateway.schemas.common import (
     stamp,
     text,
 )
+from gateway.schemas.episodes import CrisisLine
 from services.kit.contracts.assistant import (
     CHANNELS,
     FRAMEWORKS,
@@ -184,12 +185,6 @@ class SuggestedSkill(Schema):
     minutes = fields.Integer()
     summary = fields.String()
     steps = fields.List(fields.String(), metadata={"description": "the steps safe for you"})
-
-
-class CrisisLine(Schema):
-    name = fields.String()
-    contact = fields.String()
-    emergency_number = fields.String()
 
 
 class Reply(Schema):

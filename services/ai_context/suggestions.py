@@ -48,21 +48,22 @@ def prepare(db: Session, shifts: list[dict], fitting) -> list[str]:
             newest[shift["user_id"]] = shift
     users = list(newest)
     medications, helped = medications_of(db, users), helped_of(db, users)
-    changed = []
+    rows = []
     for user_id, shift in newest.items():
         state, level = shift.get("current_state"), shift["current_level"]
         skill = fitting(state, level, medications.get(user_id, []), list(helped.get(user_id, {})))
-        values = {"shift_id": shift["shift_id"], "as_of": datetime.fromisoformat(shift["occurred_at"]),
-                  "state": state, "level": level, "skill_id": skill["skill_id"] if skill else None,
-                  "skill": brief(skill), "text": replies.suggestion(state, level, skill),
-                  "shown_at": None, "created_at": utcnow()}
-        inserted = insert(Suggestion).values(user_id=user_id, **values)
-        written = db.execute(inserted.on_conflict_do_update(
-            index_elements=["user_id"], set_=values, where=Suggestion.as_of < inserted.excluded.as_of)
-            .returning(Suggestion.user_id)).scalar()
-        if written:
-            changed.append(user_id)
-    return changed
+        rows.append({"user_id": user_id, "shift_id": shift["shift_id"],
+                     "as_of": datetime.fromisoformat(shift["occurred_at"]), "state": state,
+                     "level": level, "skill_id": skill["skill_id"] if skill else None,
+                     "skill": brief(skill), "text": replies.suggestion(state, level, skill),
+                     "shown_at": None, "created_at": utcnow()})
+    # One statement for the batch: a suggestion is replaced only by one for a newer shift.
+    inserted = insert(Suggestion).values(rows)
+    changed = inserted.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={name: inserted.excluded[name] for name in rows[0] if name != "user_id"},
+        where=Suggestion.as_of < inserted.excluded.as_of).returning(Suggestion.user_id)
+    return list(db.scalars(changed))
 
 
 def brief(skill: dict | None) -> dict | None:

@@ -70,10 +70,14 @@ class UserCache:
             pass
         return value
 
-    def invalidate(self, user_id: str) -> None:
-        """Make everything cached for this user unreachable (call after commit)."""
+    def invalidate(self, *user_ids: str) -> None:
+        """Make everything cached for these users unreachable (call after commit);
+        one round trip however many."""
         try:
-            self.redis.incr(self._generation_key(user_id))
+            with self.redis.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    pipe.incr(self._generation_key(user_id))
+                pipe.execute()
         except RedisError:
             log.error("cache %s invalidation failed; bypassing the cache for %ss",
                       self.namespace, self.ttl)

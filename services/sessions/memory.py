@@ -7,9 +7,10 @@ nothing, so the memory never goes back to an older state.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,33 @@ def apply(db: Session, user_id: str, updates: list[tuple[str, dict]]) -> bool:
     if changed:
         memory.facets = facets
     return changed
+
+
+MOOD_NEWER = text("""
+INSERT INTO sessions.session_memory AS held (user_id, facets)
+SELECT m.user_id, jsonb_build_object('mood', m.mood)
+FROM jsonb_to_recordset(CAST(:moods AS jsonb)) AS m(user_id uuid, mood jsonb)
+ON CONFLICT (user_id) DO UPDATE
+SET facets = jsonb_set(held.facets, '{mood}', excluded.facets -> 'mood'), updated_at = now()
+WHERE held.facets -> 'mood' IS NULL
+   OR CAST(held.facets -> 'mood' ->> 'as_of' AS timestamptz)
+      < CAST(excluded.facets -> 'mood' ->> 'as_of' AS timestamptz)
+RETURNING held.user_id::text
+""")
+
+
+def apply_moods(db: Session, shifts: list[dict]) -> list[str]:
+    """The mood facet from a batch of shift facts, in one statement: each user's newest
+    shift of the batch, where it is newer than what the memory holds. Returns the users
+    whose memory changed."""
+    newest: dict[str, dict] = {}
+    for data in shifts:
+        _, mood = from_shift(data)
+        held = newest.get(data["user_id"])
+        if held is None or _newer(held, mood["as_of"]):
+            newest[data["user_id"]] = mood
+    moods = [{"user_id": user_id, "mood": mood} for user_id, mood in newest.items()]
+    return list(db.scalars(MOOD_NEWER, {"moods": json.dumps(moods)}))
 
 
 def _merge(facet: str, held: dict | None, value: dict) -> dict | None:

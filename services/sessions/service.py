@@ -70,11 +70,10 @@ class SessionsService(ProfileCopy, DomainService):
     # --- session memory, from events ------------------------------------------------------
     @batch_event_handler("mood_tracking", "mood.shift.logged")
     def shifts_logged(self, events):
-        by_user: dict[str, list] = {}
-        for event in events:
-            by_user.setdefault(event["data"]["user_id"], []).append(memory.from_shift(event["data"]))
-        for user_id, updates in by_user.items():
-            self._remember(user_id, updates)
+        """The hot path (every logged shift): one statement per batch."""
+        changed = memory.apply_moods(self.db, [event["data"] for event in events])
+        if changed:
+            self.db.on_commit(lambda: self.cache.invalidate(*changed))
 
     @event_handler("pattern_analysis", "crisis.detected")
     def crisis_detected(self, event):
