@@ -15,3 +15,4 @@ class ServiceClients:
     trackers = RpcClient("specialized_trackers")
     sessions = RpcClient("sessions")
     assistant = RpcClient("ai_context")
+    exports = RpcClient("export_reports")

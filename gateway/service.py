@@ -9,6 +9,7 @@ from gateway.routes.assistant import AssistantRoutes
 from gateway.routes.crisis import CrisisRoutes
 from gateway.routes.dbt import DiaryRoutes
 from gateway.routes.episodes import EpisodeRoutes
+from gateway.routes.exports import ExportRoutes
 from gateway.routes.medications import MedicationRoutes
 from gateway.routes.mood import MoodRoutes
 from gateway.routes.notifications import NotificationRoutes
@@ -20,5 +21,5 @@ from gateway.routes.trackers import TrackerRoutes
 
 class GatewayService(SystemRoutes, AccountRoutes, PeopleRoutes, MoodRoutes, CrisisRoutes,
                      SkillRoutes, DiaryRoutes, EpisodeRoutes, MedicationRoutes, TrackerRoutes,
-                     NotificationRoutes, AssistantRoutes):
+                     NotificationRoutes, AssistantRoutes, ExportRoutes):
     name = "gateway"

@@ -39,6 +39,7 @@ SERVICES = {
                 "services.specialized_trackers.service:SpecializedTrackersService"),
         Process("sessions", "services.sessions.service:SessionsService"),
         Process("ai_context", "services.ai_context.service:AiContextService"),
+        Process("export_reports", "services.export_reports.service:ExportReportsService"),
     )
 }
 

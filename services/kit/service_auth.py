@@ -65,3 +65,9 @@ def unsign(purpose: str, token: str) -> str | None:
     """The value ``sign(purpose, value)`` made ``token`` from, or None if it was not."""
     value, _, _mac = token.rpartition(".")
     return value if value and hmac.compare_digest(token, sign(purpose, value)) else None
+
+
+def pseudonym(purpose: str, value: str) -> str:
+    """A stable name for ``value`` that does not reveal it (an HMAC under the
+    deployment secret): for storage paths that must not name a person."""
+    return hmac.new(_secret(), f"pseudonym:{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -124,6 +124,14 @@ ASKS = {"check_ins": "a gentle word if they go quiet in the app for some days",
         "missed_doses": "a note if a medication dose goes unlogged for a while"}
 
 
+def export_ready_text(link: str) -> tuple[str, str, str]:
+    """An export is ready: where to get it, nothing of what it holds."""
+    subject = "Your SanctumTools export is ready"
+    body = (f"The export you asked for is ready to download for the next 7 days:\n{link}\n\n"
+            f"If you did not ask for it, change your password and contact us.\n")
+    return subject, body, _fit("SanctumTools: your export is ready:", link)
+
+
 def invitation_email(invite: dict, link: str) -> tuple[str, str]:
     subject = f"{invite['inviter_name']} would like you as an emergency contact"
     also = "".join(f"  - {ASKS[scope]}\n" for scope in invite.get("scopes") or [])

@@ -154,7 +154,7 @@ class CrisisStep(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     skipped: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     # SHA-256 of the one-time link the step's messages carry.
-    token_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    token_hash: Mapped[str | None] = mapped_column(Text, unique=True, info=PRIVATE)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("target IN ('user', 'contact')", name="step_target"),)

@@ -12,8 +12,17 @@ from services.kit.events import batch_event_handler, event_handler
 from services.kit.profiles import ProfileCopy, save_timezone
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
-from services.notifications import delivery, escalation, follow_ups, preferences, quiet, reminders
+from services.notifications import (
+    delivery,
+    escalation,
+    follow_ups,
+    messages,
+    preferences,
+    quiet,
+    reminders,
+)
 from services.notifications.channels import settings
+from services.notifications.models import Recipient
 from services.notifications.scheduler import (
     CHECK_IN_CONTACT_DUE,
     FOLLOW_UP_DUE,
@@ -212,6 +221,20 @@ class NotificationsService(ProfileCopy, DomainService):
         context = self._context(due["user_id"])
         if still_missed and context is not None:
             follow_ups.tell_contact(self.db, due, context, links())
+            self.db.on_commit(self.delivery.wake)
+
+    # --- exports ------------------------------------------------------------------------
+    @event_handler("export_reports", "export.ready")
+    def export_ready(self, event):
+        data = event["data"]
+        recipient = self.db.get(Recipient, data["user_id"])
+        if recipient is None:
+            return
+        subject, body, sms = messages.export_ready_text(f"{links()['exports']}/{data['job_id']}")
+        if escalation.plan_one(self.db, {"email": recipient.email, "phone": recipient.phone}, subject,
+                               body, sms, user_id=data["user_id"], kind="export_ready",
+                               reference=data["job_id"], contact_id=data["user_id"],
+                               contact_name="you", priority=60):
             self.db.on_commit(self.delivery.wake)
 
     # --- when logging goes quiet -----------------------------------------------------------

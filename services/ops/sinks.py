@@ -58,6 +58,8 @@ class LocalSinks:
         return {
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port),
             "SNS_ENDPOINT_URL": f"http://127.0.0.1:{self.sns_port}",
+            # The same moto server answers S3: exports land there.
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.sns_port}",
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "eu-west-2", "AWS_REGION": "eu-west-2",
         }

@@ -73,7 +73,7 @@ class RefreshToken(Base):
 
     __tablename__ = "refresh_tokens"
 
-    token_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(Text, primary_key=True, info=PRIVATE)
     session_id: Mapped[str] = mapped_column(
         UUID(as_uuid=False),
         ForeignKey(f"{SCHEMA}.login_sessions.session_id", ondelete="CASCADE"),

@@ -1,0 +1,71 @@
+"""Tables of the export_reports schema: export jobs and the report templates (kinds).
+
+The seed calls the schema ``export_jobs``; here, as for every service, the schema is
+named after the service (the kit keeps each service's outbox and event claims in
+the schema of its name). The tables keep the seed's names."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Index, SmallInteger, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit.columns import MANAGED, PRIVATE, timestamp, user_ref, uuid_pk
+from services.kit.contracts.exports import KINDS, STATUSES
+from services.kit.db import declarative_base
+from services.kit.profiles import user_settings_table
+
+SCHEMA = "export_reports"
+
+Base = declarative_base(SCHEMA)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class ExportJob(Base):
+    """One export: queued, claimed by one instance, run, and its file kept for a while."""
+
+    __tablename__ = "export_jobs"
+
+    job_id: Mapped[str] = uuid_pk()
+    user_id: Mapped[str] = user_ref(index=True)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued", info=MANAGED)
+    progress: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0", info=MANAGED)
+    step: Mapped[str | None] = mapped_column(Text, info=MANAGED)
+    error: Mapped[str | None] = mapped_column(Text, info=MANAGED)
+    attempts: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0", info=MANAGED)
+    manifest: Mapped[dict | None] = mapped_column(JSONB, info=MANAGED)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, info=MANAGED)
+    object_key: Mapped[str | None] = mapped_column(Text, info=PRIVATE)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=PRIVATE)
+    created_at: Mapped[datetime] = timestamp()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", KINDS), name="export_kind"),
+        CheckConstraint(_one_of("status", STATUSES), name="export_status"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="export_progress"),
+        Index("export_jobs_expiry", "expires_at"),
+    )
+
+
+class ReportTemplate(Base):
+    """A kind of export, as the user is offered it."""
+
+    __tablename__ = "report_templates"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    media_type: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+UserSettings = user_settings_table(Base.metadata)
