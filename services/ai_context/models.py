@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, Small
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit.columns import MANAGED, timestamp, user_ref, uuid_pk
+from services.kit.columns import MANAGED, one_of, timestamp, user_ref, uuid_pk
 from services.kit.contracts.assistant import (
     FRAMEWORKS,
     KNOWLEDGE_KINDS,
@@ -30,8 +30,6 @@ def _listed(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({_listed(values)})"
 
 
 class AiConfiguration(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Index, Small
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit.columns import MANAGED, PRIVATE, timestamp, user_ref, uuid_pk
+from services.kit.columns import MANAGED, PRIVATE, one_of, timestamp, user_ref, uuid_pk
 from services.kit.contracts.exports import KINDS, STATUSES
 from services.kit.db import declarative_base
 from services.kit.profiles import user_settings_table
@@ -20,10 +20,6 @@ from services.kit.profiles import user_settings_table
 SCHEMA = "export_reports"
 
 Base = declarative_base(SCHEMA)
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class ExportJob(Base):
@@ -50,8 +46,8 @@ class ExportJob(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
 
     __table_args__ = (
-        CheckConstraint(_one_of("kind", KINDS), name="export_kind"),
-        CheckConstraint(_one_of("status", STATUSES), name="export_status"),
+        CheckConstraint(one_of("kind", KINDS), name="export_kind"),
+        CheckConstraint(one_of("status", STATUSES), name="export_status"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="export_progress"),
         Index("export_jobs_expiry", "expires_at"),
     )

@@ -41,3 +41,8 @@ def timestamp(*, on_update: bool = False) -> Mapped[datetime]:
         DateTime(timezone=True), nullable=False, server_default=func.now(),
         onupdate=func.now() if on_update else None, info=MANAGED,
     )
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: ``column`` takes one of ``values``."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
