@@ -64,7 +64,8 @@ def sign(purpose: str, value: str) -> str:
 def unsign(purpose: str, token: str) -> str | None:
     """The value ``sign(purpose, value)`` made ``token`` from, or None if it was not."""
     value, _, _mac = token.rpartition(".")
-    return value if value and hmac.compare_digest(token, sign(purpose, value)) else None
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged token may have them).
+    return value if value and hmac.compare_digest(token.encode(), sign(purpose, value).encode()) else None
 
 
 def pseudonym(purpose: str, value: str) -> str:
