@@ -17,6 +17,8 @@ CONFIG := $(CURDIR)/config.yaml
 
 # Debian packages some targets need beside the three servers.
 BENCH_PACKAGES := wrk
+# pdftoppm renders a page of the clinician report in the export tests.
+TEST_PACKAGES := poppler-utils
 
 export PATH := $(BIN):$(PATH)
 export SANCTUM_CONFIG := $(CONFIG)
@@ -67,6 +69,7 @@ shell: deps secrets ## nameko shell with the project's config: n.rpc.<service>.<
 	@PYTHONSTARTUP=$(CURDIR)/services/ops/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
 
 test: deps-all secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
+	@scripts/ensure-system.sh $(TEST_PACKAGES)
 	@$(MAKE) --no-print-directory lint test-app test-infra test-ops
 
 # The three suites run as separate pytest sessions: the app suite monkey-patches

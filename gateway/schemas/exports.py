@@ -1,17 +1,27 @@
 """Schemas for export jobs."""
 
-from datetime import timedelta
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import RequestSchema, day, stamp
-from services.kit.contracts.exports import KINDS, MAX_RANGE_DAYS, STATUSES
+from gateway.schemas.common import RequestSchema, Uuid, day, stamp
+from services.kit.contracts.exports import (
+    DOWNLOAD_OUTCOMES,
+    KINDS,
+    MAX_RANGE_DAYS,
+    REPORT_DEFAULT_DAYS,
+    REPORT_KINDS,
+    REPORT_MAX_DAYS,
+    STATUSES,
+)
 
 
 class ExportRequest(RequestSchema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS), metadata={
-        "description": "full: every record, as JSON; csv: one CSV per kind of record"})
-    from_ = day(data_key="from", metadata={"description": "with to: only records in this period"})
+        "description": "full: every record, as JSON; csv: one CSV per kind of record; "
+                       "clinician_pdf: the clinician report (PDF); fhir: a FHIR R4B Bundle"})
+    from_ = day(data_key="from", metadata={"description": (
+        "with to: only this period (full, csv: at most five years; clinician_pdf, fhir: at most "
+        f"{REPORT_MAX_DAYS} days, the last {REPORT_DEFAULT_DAYS} days when not given)")})
     to = day()
 
     def unprocessable(self, loaded: dict) -> dict[str, str]:
@@ -20,8 +30,9 @@ class ExportRequest(RequestSchema):
             return {"to": "Give from and to together (or neither, for everything)."}
         if start and end < start:
             return {"to": "Cannot be before from."}
-        if start and end - start > timedelta(days=MAX_RANGE_DAYS):
-            return {"to": f"At most {MAX_RANGE_DAYS} days."}
+        longest = REPORT_MAX_DAYS if loaded["kind"] in REPORT_KINDS else MAX_RANGE_DAYS
+        if start and (end - start).days + 1 > longest:
+            return {"to": f"At most {longest} days for this kind."}
         return {}
 
 
@@ -50,3 +61,37 @@ class ExportKind(Schema):
     name = fields.String()
     description = fields.String()
     media_type = fields.String()
+
+
+class ShareRequest(RequestSchema):
+    provider_id = Uuid(required=True, metadata={"description": "one of your healthcare providers, with an email"})
+
+
+class ShareDownload(Schema):
+    at = stamp()
+    outcome = fields.String(metadata={"enum": list(DOWNLOAD_OUTCOMES)})
+
+
+class Share(Schema):
+    share_id = fields.UUID()
+    job_id = fields.UUID()
+    provider_id = fields.UUID()
+    provider_name = fields.String()
+    state = fields.String(metadata={"enum": ["active", "used", "revoked", "expired"]})
+    created_at = stamp()
+    expires_at = stamp()
+    revoked_at = stamp(allow_none=True)
+    used_at = stamp(allow_none=True)
+    downloads = fields.List(fields.Nested(ShareDownload), metadata={
+        "description": "every use of the link, and whether it gave the file"})
+
+
+class ShareToken(RequestSchema):
+    # In the body, never the URL: paths end up in access logs.
+    token = fields.String(required=True, validate=validate.Length(min=16, max=128))
+
+
+class SharedReport(Schema):
+    kind = fields.String(metadata={"enum": list(REPORT_KINDS) + ["full", "csv"]})
+    filename = fields.String()
+    download_url = fields.String(metadata={"description": "valid for 15 minutes"})

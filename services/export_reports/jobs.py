@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.export_reports.models import ExportJob, ReportTemplate
+from services.kit.contracts.exports import REPORT_DEFAULT_DAYS, REPORT_KINDS
 from services.kit.errors import Conflict
 from services.kit.records import get_owned, public_fields, to_dict, utcnow
 
@@ -18,7 +19,18 @@ TEMPLATES = (
      "as JSON, with a manifest of how many records each part holds (GDPR Art. 20).", "application/zip"),
     ("csv", "Spreadsheet export", "One CSV file per kind of record, in a zip, with a README "
      "naming each column.", "application/zip"),
+    ("clinician_pdf", "Clinician report", "A PDF to bring to an appointment: the Life Chart of a "
+     "month (or a chosen range, up to a year) with sleep, doses and episodes, then the diary card "
+     "summary and which skills helped, adherence, questionnaire scores, crises and the patterns "
+     "flagged.", "application/pdf"),
+    ("fhir", "FHIR Bundle", "The same period as FHIR R4B resources (Patient, Observations, "
+     "QuestionnaireResponses, MedicationStatements, RelatedPersons and Consents, Flags, "
+     "Communications) with the clinician report as a DocumentReference, for a clinic's system.",
+     "application/fhir+json"),
 )
+# What each kind's file is.
+FILES = {"full": ("zip", "application/zip"), "csv": ("zip", "application/zip"),
+         "clinician_pdf": ("pdf", "application/pdf"), "fhir": ("json", "application/fhir+json")}
 MAX_OPEN_JOBS = 5
 
 
@@ -32,6 +44,9 @@ def create(db: Session, user_id: str, kind: str, period: dict | None) -> dict:
         ExportJob.user_id == user_id, ExportJob.status.in_(("queued", "running"))))
     if waiting >= MAX_OPEN_JOBS:
         raise Conflict(f"At most {MAX_OPEN_JOBS} exports at a time; wait for one to finish.")
+    if kind in REPORT_KINDS and not period:
+        today = utcnow().date()
+        period = {"from": today - timedelta(days=REPORT_DEFAULT_DAYS - 1), "to": today}
     job = ExportJob(user_id=user_id, kind=kind, period_from=(period or {}).get("from"),
                     period_to=(period or {}).get("to"))
     db.add(job)
@@ -97,6 +112,11 @@ def listed(db: Session, user_id: str) -> list[ExportJob]:
 def expired(db: Session, now: datetime) -> list[ExportJob]:
     return list(db.scalars(select(ExportJob).where(ExportJob.expires_at < now)
                            .with_for_update(skip_locked=True).limit(100)))
+
+
+def filename(job: ExportJob) -> str:
+    names = {"clinician_pdf": "clinician-report", "fhir": "fhir-bundle"}
+    return f"sanctumtools-{names.get(job.kind, job.kind + '-export')}.{FILES[job.kind][0]}"
 
 
 def shown(job: ExportJob, link: str | None) -> dict:

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Index, SmallInteger, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.columns import MANAGED, PRIVATE, one_of, timestamp, user_ref, uuid_pk
-from services.kit.contracts.exports import KINDS, STATUSES
+from services.kit.contracts.exports import DOWNLOAD_OUTCOMES, KINDS, STATUSES
 from services.kit.db import declarative_base
 from services.kit.profiles import user_settings_table
 
@@ -62,6 +71,42 @@ class ReportTemplate(Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     media_type: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class ReportShare(Base):
+    """One report shared with one of the user's healthcare providers: a one-time link
+    by email, revocable, kept no longer than the file."""
+
+    __tablename__ = "report_shares"
+
+    share_id: Mapped[str] = uuid_pk()
+    job_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey(
+        "export_reports.export_jobs.job_id", ondelete="CASCADE"), nullable=False, index=True, info=MANAGED)
+    user_id: Mapped[str] = user_ref(index=True)
+    provider_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False, info=MANAGED)
+    # The provider's name when shared (the list shows it after the provider is edited or removed).
+    provider_name: Mapped[str] = mapped_column(Text, nullable=False, info=MANAGED)
+    token_hash: Mapped[str] = mapped_column(Text, nullable=False, unique=True, info=PRIVATE)
+    created_at: Mapped[datetime] = timestamp()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, info=MANAGED)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=MANAGED)
+
+
+class ReportDownload(Base):
+    """Every use of a share's link, and what became of it: the user sees them all."""
+
+    __tablename__ = "report_downloads"
+
+    download_id: Mapped[str] = uuid_pk()
+    share_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey(
+        "export_reports.report_shares.share_id", ondelete="CASCADE"), nullable=False, index=True,
+        info=MANAGED)
+    user_id: Mapped[str] = user_ref()
+    outcome: Mapped[str] = mapped_column(Text, nullable=False, info=MANAGED)
+    at: Mapped[datetime] = timestamp()
+
+    __table_args__ = (CheckConstraint(one_of("outcome", DOWNLOAD_OUTCOMES), name="download_outcome"),)
 
 
 UserSettings = user_settings_table(Base.metadata)

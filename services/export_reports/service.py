@@ -18,9 +18,10 @@ from datetime import timedelta
 from nameko.extensions import DependencyProvider
 
 from services import registry
-from services.export_reports import builders, jobs, storage
+from services.export_reports import builders, jobs, reports, shares, storage
+from services.kit.contracts.exports import REPORT_KINDS
 from services.kit.db import database_of, session_scope
-from services.kit.errors import SanctumError
+from services.kit.errors import SanctumError, Unprocessable
 from services.kit.events import event_handler
 from services.kit.events.outbox import dispatcher_of
 from services.kit.loops import WakeableLoop
@@ -31,9 +32,24 @@ from services.kit.service import DomainService
 
 log = logging.getLogger(__name__)
 NAME = "export_reports"
-REQUESTED, READY = "export.requested", "export.ready"
+REQUESTED, READY, SHARED = "export.requested", "export.ready", "export.shared"
 # Every other domain service holds some of the user's data.
 SOURCES = [name for name in registry.SERVICES if name != NAME]
+
+
+class Sources:
+    """What a job reads, through the service's RPC clients (it reads no other schema)."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def client(self, name: str):
+        return getattr(self.service, f"source_{name}")
+
+    def pages(self, user_id: str, period: dict | None):
+        def fetch(service: str, cursor: dict | None) -> dict:
+            return self.client(service).export_page(user_id, cursor, period)
+        return fetch
 
 
 class JobRunner(DependencyProvider):
@@ -56,22 +72,17 @@ class JobRunner(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self
 
-    def run(self, job_id: str, fetch_for) -> None:
+    def run(self, job_id: str, sources: Sources) -> None:
         with session_scope(self.database) as db:
             job = jobs.claim(db, job_id, timedelta(seconds=self.settings.claim_lease_seconds))
         if job is None:
             return  # done, failed, or running elsewhere
-        period = ({"from": job["period_from"].isoformat(), "to": job["period_to"].isoformat()}
-                  if job["period_from"] else None)
-        fetch = fetch_for(job["user_id"], period)
         path = None
         try:
-            path, manifest = builders.build(
-                job["kind"], SOURCES, fetch, lambda percent, name: self._step(job_id, percent, name),
-                utcnow().isoformat(timespec="seconds"),
-                f"{period['from']} to {period['to']}" if period else "everything")
-            key = self.store.key_for(job["user_id"], job_id, "zip")
-            size = self.store.put(key, path, "application/zip")
+            path, manifest = self._build(job, sources, lambda percent, name: self._step(job_id, percent, name))
+            extension, media_type = jobs.FILES[job["kind"]]
+            key = self.store.key_for(job["user_id"], job_id, extension)
+            size = self.store.put(key, path, media_type)
         except Exception as exc:  # noqa: BLE001 - a job's boundary: whatever broke, it failed
             reason = _reason(exc)
             log.warning("export %s failed (%s): %s", job_id, type(exc).__name__, reason)
@@ -86,6 +97,20 @@ class JobRunner(DependencyProvider):
             self.events.dispatch_in(db, READY, {"user_id": job["user_id"], "job_id": job_id,
                                                 "kind": job["kind"]}, subject_id=job["user_id"])
         log.info("export %s done (%d bytes)", job_id, size)
+
+    @staticmethod
+    def _build(job: dict, sources: Sources, progress) -> tuple[str, dict]:
+        """The file's path (a temporary file, removed by the caller) and the manifest."""
+        generated = utcnow()
+        if job["kind"] in REPORT_KINDS:
+            return reports.build(job["kind"], sources.client, job["user_id"], job["period_from"],
+                                 job["period_to"], generated, progress)
+        period = ({"from": job["period_from"].isoformat(), "to": job["period_to"].isoformat()}
+                  if job["period_from"] else None)
+        return builders.build(
+            job["kind"], SOURCES, sources.pages(job["user_id"], period), progress,
+            generated.isoformat(timespec="seconds"),
+            f"{period['from']} to {period['to']}" if period else "everything")
 
     def _step(self, job_id: str, percent: int, name: str) -> None:
         with session_scope(self.database) as db:
@@ -127,18 +152,13 @@ class ExportReportsService(ProfileCopy, DomainService):
 
     @event_handler(NAME, REQUESTED)
     def run_export(self, event):
-        self.runner.run(event["data"]["job_id"], self._fetcher)
-
-    def _fetcher(self, user_id: str, period: dict | None):
-        def fetch(service: str, cursor: dict | None) -> dict:
-            return getattr(self, f"source_{service}").export_page(user_id, cursor, period)
-        return fetch
+        self.runner.run(event["data"]["job_id"], Sources(self))
 
     def _job(self, user_id: str, job_id: str):
         return jobs.owned(self.db, user_id, job_id)
 
     def _shown(self, job) -> dict:
-        link = (self.runner.store.link(job.object_key, f"sanctumtools-{job.kind}-export.zip")
+        link = (self.runner.store.link(job.object_key, jobs.filename(job))
                 if job.status == "done" and job.object_key else None)
         return jobs.shown(job, link)
 
@@ -162,6 +182,40 @@ class ExportReportsService(ProfileCopy, DomainService):
         if job.object_key:
             self.runner.store.delete(job.object_key)
         self.db.delete(job)
+
+    # --- sharing with a healthcare provider ------------------------------------------------
+    @rpc
+    def share_export(self, user_id: str, job_id: str, provider_id: str) -> dict:
+        job = jobs.owned(self.db, user_id, job_id, for_update=True)
+        provider = self.source_user_management.get_provider(user_id, provider_id)
+        if not provider.get("email"):
+            raise Unprocessable("This provider has no email address; add one to share with them.",
+                                fields={"provider_id": "This provider has no email address."})
+        share, token = shares.create(self.db, job, provider)
+        sharer = self.source_user_management.get_profile(user_id).get("display_name")
+        self.events.dispatch(SHARED, {
+            "user_id": user_id, "share_id": share["share_id"], "provider_id": provider_id,
+            "provider_name": provider["name"], "email": provider["email"], "token": token,
+            "sharer_name": sharer, "expires_at": share["expires_at"]}, subject_id=user_id)
+        return share
+
+    @rpc
+    def list_shares(self, user_id: str, job_id: str) -> list:
+        return shares.listed(self.db, user_id, job_id)
+
+    @rpc
+    def revoke_share(self, user_id: str, job_id: str, share_id: str) -> dict:
+        return shares.revoke(self.db, user_id, job_id, share_id)
+
+    @rpc
+    def redeem_share(self, token: str) -> dict:
+        """The provider's one-time link: a short-lived download link, or why not. A refusal
+        is an answer, not an error, so the attempt stays recorded."""
+        share, job = shares.redeem(self.db, token)
+        if share is None:
+            return {"refused": True}
+        return {"refused": False, "kind": job.kind, "filename": jobs.filename(job),
+                "download_url": self.runner.store.link(job.object_key, jobs.filename(job))}
 
     def forget(self, user_id: str) -> None:
         """The account's rows went with it; its files go from S3 here."""

@@ -132,6 +132,18 @@ def export_ready_text(link: str) -> tuple[str, str, str]:
     return subject, body, _fit("SanctumTools: your export is ready:", link)
 
 
+def report_shared_text(sharer: str | None, link: str, expires_at: str) -> tuple[str, str, str]:
+    """A report shared with a healthcare provider: who shared it and the one-time link;
+    nothing of what it holds."""
+    who = sharer or "A patient of yours"
+    until = expires_at[:10]
+    subject = f"{who} shared a SanctumTools report with you"
+    body = (f"{who} chose to share a report from SanctumTools with you.\n\n"
+            f"Open it here (the link works once, until {until}):\n{link}\n\n"
+            f"If you were not expecting this, you can ignore it.\n")
+    return subject, body, _fit(f"SanctumTools: {who} shared a report with you:", link)
+
+
 def invitation_email(invite: dict, link: str) -> tuple[str, str]:
     subject = f"{invite['inviter_name']} would like you as an emergency contact"
     also = "".join(f"  - {ASKS[scope]}\n" for scope in invite.get("scopes") or [])

@@ -31,7 +31,8 @@ def links() -> dict:
     base = settings().app_base_url
     return {"ack": f"{base}/respond", "safety_plan": f"{base}/safety-plan",
             "withdraw": f"{base}/consent/withdraw", "snooze": f"{base}/reminders/snooze",
-            "doses": f"{base}/medications", "exports": f"{base}/exports"}
+            "doses": f"{base}/medications", "exports": f"{base}/exports",
+            "shared_report": f"{base}/shared-report"}
 
 
 class Scheduler(DependencyProvider):

@@ -237,6 +237,18 @@ class NotificationsService(ProfileCopy, DomainService):
                                contact_name="you", priority=60):
             self.db.on_commit(self.delivery.wake)
 
+    @event_handler("export_reports", "export.shared")
+    def report_shared(self, event):
+        """The provider gets the one-time link by email (the only address shares go to)."""
+        data = event["data"]
+        link = f"{links()['shared_report']}?token={data['token']}"
+        subject, body, sms = messages.report_shared_text(data.get("sharer_name"), link, data["expires_at"])
+        if escalation.plan_one(self.db, {"email": data["email"]}, subject, body, sms,
+                               user_id=data["user_id"], kind="report_share", reference=data["share_id"],
+                               contact_id=data["provider_id"], contact_name=data["provider_name"],
+                               priority=60):
+            self.db.on_commit(self.delivery.wake)
+
     # --- when logging goes quiet -----------------------------------------------------------
     @batch_event_handler("mood_tracking", "mood.shift.logged")
     def shifts_logged(self, events):

@@ -187,4 +187,6 @@ def test_bad_export_requests_are_refused_naming_the_field(user, body, status, fi
 
 
 def test_the_kinds_offered(user):
-    assert {k["kind"] for k in user.get("/api/v1/exports/kinds").json()} == {"full", "csv"}
+    offered = {k["kind"]: k["media_type"] for k in user.get("/api/v1/exports/kinds").json()}
+    assert offered == {"full": "application/zip", "csv": "application/zip",
+                       "clinician_pdf": "application/pdf", "fhir": "application/fhir+json"}
