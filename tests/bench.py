@@ -10,6 +10,7 @@ different machines compare.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -83,6 +84,28 @@ def consumers_of(queue: str) -> int:
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+class PeakMemory:
+    """The highest resident memory of a process, and of the children it starts, until stopped."""
+
+    def __init__(self, process: psutil.Process):
+        self.process, self.service, self.child = process, process.memory_info().rss, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.done.is_set():
+            self.service = max(self.service, self.process.memory_info().rss)
+            for child in self.process.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):  # it may end between the two calls
+                    self.child = max(self.child, child.memory_info().rss)
+            time.sleep(0.02)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
 
 
 class Bench:
@@ -280,9 +303,48 @@ class Bench:
         return {"count": count, "instances": instances, "last_s": received[-1] - due_at,
                 "median_s": received[len(received) // 2] - due_at}
 
+    def exports(self, days: int) -> dict:
+        """A user with ``days`` of history (five shifts a day, daily cards, three medications):
+        time to done and the export process's peak resident memory, per kind."""
+        from tests.support import history
+        from tests.support.client import Api
+
+        user = Api(self.base).new_user(display_name="Bench", timezone="Europe/London")
+        started = time.monotonic()
+        logged = history.seed(user, days)
+        seeded = time.monotonic() - started
+        self.settle()
+        period = {"from": logged.first.isoformat(), "to": time.strftime("%Y-%m-%d", time.gmtime())}
+        process = psutil.Process(self.stack.processes["export_reports"].pid)
+        figures = {"days": days, "seeded_s": seeded, "kinds": {}}
+        for kind, body in (("clinician_pdf", period), ("fhir", period), ("full", {})):
+            before = process.memory_info().rss
+            sampler = PeakMemory(process)
+            started = time.monotonic()
+            job = user.post("/api/v1/exports", json={"kind": kind, **body}).json()
+            while (job := user.get(f"/api/v1/exports/{job['job_id']}").json())["status"] not in ("done", "failed"):
+                time.sleep(0.05)
+            elapsed = time.monotonic() - started
+            sampler.stop()
+            figures["kinds"][kind] = {"status": job["status"], "seconds": elapsed, "bytes": job["size_bytes"],
+                                      "before_mib": before / 2**20, "peak_mib": sampler.service / 2**20,
+                                      "child_mib": sampler.child / 2**20}
+        return figures
+
     def memory(self) -> dict:
         return {name: psutil.Process(p.pid).memory_info().rss / 2**20
                 for name, p in self.stack.processes.items() if not name.startswith("bench")}
+
+
+def report_exports(figures: dict) -> None:
+    print(f"\nexports for a user with {figures['days']} days of history (5 shifts a day, daily cards, "
+          f"3 medications; logged through the API in {figures['seeded_s']:.0f} s):")
+    for kind, f in figures["kinds"].items():
+        size = f"{f['bytes'] / 2**20:.1f} MiB" if f["bytes"] else "-"
+        drawn = f", the drawing child {f['child_mib']:.0f} MiB at its peak" if f["child_mib"] else ""
+        print(f"  {kind:<14}{f['status']:<7} {f['seconds']:>6.1f} s to done   {size:>9}   service "
+              f"{f['before_mib']:.0f} MiB before, {f['peak_mib']:.0f} at its peak{drawn}")
+    print("  (targets: clinician PDF under 10 s, the process drawing it under 200 MB at its peak)")
 
 
 def report(results: dict, latencies: list[float], memory: dict, args,
@@ -338,19 +400,29 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--alerts", type=int, default=100)
     parser.add_argument("--reminders", type=int, default=1000)
+    parser.add_argument("--export-days", type=int, default=365)
+    parser.add_argument("--only-exports", action="store_true", help="just the export figures")
     args = parser.parse_args()
     bench = Bench(args)
     print("[bench] starting the stack (test database, own Redis, local mail and SMS sinks)")
     bench.start()
+    if args.only_exports:
+        try:
+            report_exports(bench.exports(args.export_days))
+        finally:
+            bench.stop()
+        return 0
     try:
         results = bench.throughput()
         latencies = bench.crisis_latency()
         prompts = bench.prompt_latency()
         memory = bench.memory()
         bursts = [bench.reminder_burst(args.reminders, 1), bench.reminder_burst(args.reminders, 2)]
+        exported = bench.exports(args.export_days)
     finally:
         bench.stop()
     report(results, latencies, memory, args, prompts, bursts)
+    report_exports(exported)
     return 0
 
 

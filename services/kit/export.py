@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import MetaData, Table, select, tuple_
+from sqlalchemy import MetaData, Table, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from services.kit.records import plain
@@ -47,6 +47,17 @@ def _in_period(column, period: dict):
     return (column >= after) & (column < datetime.combine(end + timedelta(days=1), time(), timezone.utc))
 
 
+def _typed(column, value):
+    """A cursor value (plain JSON) bound as its column's type: a uuid key compared with
+    text has no operator in PostgreSQL."""
+    python_type = column.type.python_type
+    if python_type is datetime:
+        value = datetime.fromisoformat(value)
+    elif python_type is date:
+        value = date.fromisoformat(value)
+    return literal(value, type_=column.type)
+
+
 def page(db: Session, metadata: MetaData, schema: str, user_id: str, cursor: dict | None = None,
          period: dict | None = None) -> dict:
     tables = owned_tables(metadata, schema)
@@ -59,7 +70,8 @@ def page(db: Session, metadata: MetaData, schema: str, user_id: str, cursor: dic
     shown = [c.name for c in exported_columns(table)]
     query = select(table).where(table.c.user_id == user_id)
     if cursor and cursor.get("after") is not None:
-        query = query.where(tuple_(*key) > tuple_(*cursor["after"]))
+        query = query.where(tuple_(*key) > tuple_(*(_typed(c, v) for c, v in zip(key, cursor["after"],
+                                                                                  strict=True))))
     when = time_column(table)
     if period and when is not None:
         query = query.where(_in_period(when, period))

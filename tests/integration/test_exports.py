@@ -120,6 +120,19 @@ def test_a_full_export_holds_every_record_of_the_user_in_every_service(user, oth
     assert "Lamotrigine" not in mail[0]["body"] and "anxious" not in mail[0]["body"]
 
 
+def test_a_table_longer_than_a_page_is_exported_whole(user):
+    # Found by the year-long bench user: the second page's cursor compared a uuid key with text.
+    rows = 1201  # three pages of the export contract (500 rows each)
+    db.execute("INSERT INTO ai_context.ai_knowledge_database (entry_id, user_id, kind, text) "
+               "SELECT gen_random_uuid(), :u, 'what_helps', 'walk ' || n FROM generate_series(1, :n) AS n",
+               u=user.user_id, n=rows)
+    job = finished(user, export(user, "full")["job_id"])
+    assert job["status"] == "done", job
+    entries = json.loads(download(job).read("ai_context/ai_knowledge_database.json"))
+    assert len(entries) == rows == job["manifest"]["ai_context"]["ai_knowledge_database"]
+    assert len({entry["entry_id"] for entry in entries}) == rows               # none twice
+
+
 def test_a_csv_export_names_its_columns(user, sinks):
     seed(user, sinks)
     job = finished(user, export(user, "csv", **{"from": str(TODAY), "to": str(TODAY)})["job_id"])
