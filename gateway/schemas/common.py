@@ -240,6 +240,13 @@ class RequestSchema(Schema):
         return {}
 
 
+class LinkToken(RequestSchema):
+    """The token of a one-time link (an invitation, a shared report). In the body,
+    never the URL: paths end up in access logs."""
+
+    token = fields.String(required=True, validate=validate.Length(min=16, max=128))
+
+
 class PatchSchema(RequestSchema):
     """Partial update: every field optional, but at least one must be given
     (``minProperties: 1`` in the document)."""

@@ -3,7 +3,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import RequestSchema, Uuid, day, stamp
+from gateway.schemas.common import LinkToken, RequestSchema, Uuid, day, stamp
 from services.kit.contracts.exports import (
     DOWNLOAD_OUTCOMES,
     KINDS,
@@ -86,9 +86,8 @@ class Share(Schema):
         "description": "every use of the link, and whether it gave the file"})
 
 
-class ShareToken(RequestSchema):
-    # In the body, never the URL: paths end up in access logs.
-    token = fields.String(required=True, validate=validate.Length(min=16, max=128))
+class ShareToken(LinkToken):
+    pass
 
 
 class SharedReport(Schema):

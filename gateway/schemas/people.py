@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from gateway.schemas.common import (
     Flag,
     Int,
+    LinkToken,
     Number,
     PatchSchema,
     RequestSchema,
@@ -73,9 +74,8 @@ class Contact(ContactFields, Timestamps):
         "description": "their number replied STOP: no SMS reaches them until it changes"})
 
 
-class InvitationToken(RequestSchema):
-    # In the body, never the URL: paths end up in access logs.
-    token = fields.String(required=True, validate=validate.Length(min=16, max=128))
+class InvitationToken(LinkToken):
+    pass
 
 
 class InvitationAnswer(InvitationToken):
