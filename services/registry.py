@@ -17,6 +17,9 @@ from dataclasses import dataclass
 class Process:
     name: str  # nameko service name; for a domain service also its PostgreSQL schema
     path: str  # "module:Class", what `nameko run` takes
+    # Where the process serves its Prometheus metrics (/metrics) under `make run` and
+    # compose: the service's port in the architecture (../shared/seed); the gateway 3000.
+    metrics_port: int
 
     def service_class(self):
         module_name, _, class_name = self.path.partition(":")
@@ -26,24 +29,24 @@ class Process:
 SERVICES = {
     process.name: process
     for process in (
-        Process("user_management", "services.user_management.service:UserManagementService"),
-        Process("mood_tracking", "services.mood_tracking.service:MoodTrackingService"),
-        Process("pattern_analysis", "services.pattern_analysis.service:PatternAnalysisService"),
-        Process("notifications", "services.notifications.service:NotificationsService"),
+        Process("user_management", "services.user_management.service:UserManagementService", 3001),
+        Process("mood_tracking", "services.mood_tracking.service:MoodTrackingService", 3003),
+        Process("pattern_analysis", "services.pattern_analysis.service:PatternAnalysisService", 3007),
+        Process("notifications", "services.notifications.service:NotificationsService", 3009),
         Process("therapeutic_content",
-                "services.therapeutic_content.service:TherapeuticContentService"),
-        Process("dbt_diary", "services.dbt_diary.service:DbtDiaryService"),
-        Process("episode_tracking", "services.episode_tracking.service:EpisodeTrackingService"),
-        Process("medications", "services.medications.service:MedicationsService"),
+                "services.therapeutic_content.service:TherapeuticContentService", 3006),
+        Process("dbt_diary", "services.dbt_diary.service:DbtDiaryService", 3005),
+        Process("episode_tracking", "services.episode_tracking.service:EpisodeTrackingService", 3004),
+        Process("medications", "services.medications.service:MedicationsService", 3011),
         Process("specialized_trackers",
-                "services.specialized_trackers.service:SpecializedTrackersService"),
-        Process("sessions", "services.sessions.service:SessionsService"),
-        Process("ai_context", "services.ai_context.service:AiContextService"),
-        Process("export_reports", "services.export_reports.service:ExportReportsService"),
+                "services.specialized_trackers.service:SpecializedTrackersService", 3012),
+        Process("sessions", "services.sessions.service:SessionsService", 3010),
+        Process("ai_context", "services.ai_context.service:AiContextService", 3002),
+        Process("export_reports", "services.export_reports.service:ExportReportsService", 3008),
     )
 }
 
-GATEWAY = Process("gateway", "gateway.service:GatewayService")
+GATEWAY = Process("gateway", "gateway.service:GatewayService", 3000)
 
 
 def all_processes() -> list[Process]:
