@@ -74,9 +74,10 @@ test: deps-all secrets system ## run the whole test suite against real PostgreSQ
 
 # The three suites run as separate pytest sessions: the app suite monkey-patches
 # with eventlet (tests/conftest.py), which Pulumi's asyncio/grpc runtime and the
-# backup tooling must not see.
+# backup tooling must not see. The app suite runs in two shards side by side, each
+# with its own database, vhost and stack (scripts/test-app.sh).
 test-app:
-	@$(BIN)/pytest -q tests --ignore=tests/infra --ignore=tests/ops
+	@BIN=$(BIN) scripts/test-app.sh
 
 test-infra:
 	@scripts/test-infra.sh

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
@@ -31,7 +32,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway.revocations import RevokedSessions
-from services.kit import config, service_auth, tokens
+from services.kit import config, error_reports, metrics, service_auth, tokens
 from services.kit.errors import (
     RateLimited,
     SanctumError,
@@ -131,6 +132,9 @@ class JsonWsgiApp(WsgiApp):
             response = provider.handle_request(request)
         except HTTPException as exc:
             response = http_error_response(exc)
+            metrics.count("sanctum_http_requests_total", route="unmatched",
+                          method=request.method if exc.code == 405 else "any",
+                          status=str(response.status_code))
         return response(environ, start_response)
 
 
@@ -335,6 +339,15 @@ class Route(HttpRequestHandler):
 
     # --- running the handler -----------------------------------------------
     def handle_request(self, request):
+        started = time.perf_counter()
+        response = self._answer(request)
+        metrics.count("sanctum_http_requests_total", route=self.url, method=request.method,
+                      status=str(response.status_code))
+        metrics.observe("sanctum_http_request_duration_seconds", time.perf_counter() - started,
+                        route=self.url, method=request.method)
+        return response
+
+    def _answer(self, request):
         request.shallow = False
         try:
             call = self.build_call(request)
@@ -380,6 +393,7 @@ class Route(HttpRequestHandler):
             log.error("remote error from a service: %s", exc.exc_type)
         else:
             log.exception("unexpected gateway error")
+            error_reports.capture(exc)
         return json_response(
             {"error": "internal_error", "message": "Something went wrong on our side."}, 500
         )

@@ -75,8 +75,9 @@ APP_METRICS = (
               "Time a service took to answer an RPC call, commit included.",
               ("service", "method"), LATENCY_BUCKETS),
     AppMetric("sanctum_events_handled_total", "counter",
-              "Events a handler finished: ok, skipped (already handled, or the account is gone), "
-              "retried, or dead_lettered.", ("service", "handler", "outcome")),
+              "Events a handler finished: ok (handled, or found handled already), retried "
+              "(failed; sent to a retry queue) or dead_lettered (failed every retry).",
+              ("service", "handler", "outcome")),
     AppMetric("sanctum_event_batch_duration_seconds", "histogram",
               "Time a handler took for one batch of events, commit included.",
               ("service", "handler"), LATENCY_BUCKETS),
@@ -102,8 +103,8 @@ APP_METRICS = (
               "Log-in attempts by outcome (ok, refused, limited).", ("outcome",)),
     AppMetric("sanctum_mood_shifts_logged_total", "counter", "Mood shifts logged."),
     AppMetric("sanctum_crises_detected_total", "counter",
-              "Crises raised by pattern analysis (alerted or within the cool-down).",
-              ("alerted",)),
+              "Crises raised by pattern analysis: each starts an escalation ladder (rules that "
+              "fire within the user's cool-down are flagged, not counted here)."),
     AppMetric("sanctum_alerts_sent_total", "counter",
               "Crisis messages a provider accepted, by channel and recipient (user or contact).",
               ("channel", "recipient")),

@@ -12,8 +12,12 @@ PGHOST=${PGHOST:-127.0.0.1}
 PGPORT=${PGPORT:-5432}
 DB_USER=${SANCTUM_DB_USER:-sanctum}
 DB_PASSWORD=${SANCTUM_DB_PASSWORD:-sanctum}
-DATABASES=(${SANCTUM_DATABASES:-sanctum sanctum_test})
-TEST_VHOST=${SANCTUM_TEST_VHOST:-sanctum_test}
+# The app suite runs in shards side by side (scripts/test-app.sh), each with a database
+# and a vhost of its own: sanctum_test_1, sanctum_test_2; plain sanctum_test for a
+# single pytest run and the bench.
+TEST_NAMES="sanctum_test sanctum_test_1 sanctum_test_2"
+DATABASES=(${SANCTUM_DATABASES:-sanctum $TEST_NAMES})
+TEST_VHOSTS=(${SANCTUM_TEST_VHOST:-$TEST_NAMES})
 
 say() { printf '\033[1m[system]\033[0m %s\n' "$*"; }
 die() { printf '\033[31m[system] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -139,14 +143,18 @@ ensure_rabbitmq() {
     # stack's messages.
     if command -v rabbitmqctl >/dev/null 2>&1 && is_root; then
         for _ in $(seq 30); do rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
-        if ! rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx "$TEST_VHOST"; then
-            say "creating RabbitMQ vhost $TEST_VHOST"
-            rabbitmqctl -q add_vhost "$TEST_VHOST" >/dev/null
-        fi
-        rabbitmqctl -q set_permissions -p "$TEST_VHOST" guest '.*' '.*' '.*' >/dev/null
+        local existing
+        existing=$(rabbitmqctl -q list_vhosts 2>/dev/null)
+        for vhost in "${TEST_VHOSTS[@]}"; do
+            if ! grep -qx "$vhost" <<<"$existing"; then
+                say "creating RabbitMQ vhost $vhost"
+                rabbitmqctl -q add_vhost "$vhost" >/dev/null
+                rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
+            fi
+        done
     elif ! is_root; then
-        say "note: 'make test' uses the RabbitMQ vhost '$TEST_VHOST'; if it does not exist, create it as root:"
-        say "  rabbitmqctl add_vhost $TEST_VHOST && rabbitmqctl set_permissions -p $TEST_VHOST guest '.*' '.*' '.*'"
+        say "note: 'make test' uses the RabbitMQ vhosts ${TEST_VHOSTS[*]}; if they do not exist, create each as root:"
+        say "  rabbitmqctl add_vhost <vhost> && rabbitmqctl set_permissions -p <vhost> guest '.*' '.*' '.*'"
     fi
 }
 

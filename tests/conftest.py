@@ -14,7 +14,13 @@ import uuid  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.support import environment  # noqa: E402
-from tests.support.processes import ModelStandIn, RedisServer, Sinks, free_port  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    ModelStandIn,
+    RedisServer,
+    Sinks,
+    TelemetryStandIn,
+    free_port,
+)
 
 # Every process this suite starts, and this process itself, use the test
 # database, vhost, a Redis server of the suite's own and local mail and SMS
@@ -22,6 +28,9 @@ from tests.support.processes import ModelStandIn, RedisServer, Sinks, free_port 
 REDIS = RedisServer(free_port())
 SINKS = Sinks(smtp_port=free_port(), sns_port=free_port(), sns_inspect_port=free_port())
 MODEL = ModelStandIn(free_port())
+# The stack's traces and error reports go where production sends them: to a stand-in
+# that keeps them for the tests that read what left the processes.
+TELEMETRY = TelemetryStandIn(free_port())
 os.environ.update(environment.TEST_ENV)
 os.environ.update(MODEL.env())
 os.environ.update(REDIS.env())
@@ -55,6 +64,13 @@ def model(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def telemetry(tmp_path_factory):
+    TELEMETRY.start(tmp_path_factory.mktemp("telemetry"))
+    yield TELEMETRY
+    TELEMETRY.stop()
+
+
+@pytest.fixture(scope="session")
 def migrated_database():
     environment.reset_database()
     environment.reset_broker()
@@ -63,14 +79,15 @@ def migrated_database():
 
 
 @pytest.fixture(scope="session")
-def stack(migrated_database, sinks, model, tmp_path_factory):
+def stack(migrated_database, sinks, model, telemetry, tmp_path_factory):
     """The real system: every registered service and the gateway, as processes."""
     from services.ops.stack import Stack
 
     port = free_port()
     running = Stack(
-        env={"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"},
+        env={"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", **telemetry.env()},
         log_dir=tmp_path_factory.mktemp("stack-logs"),
+        metrics_port=lambda name: free_port(),
     )
     running.start()
     try:

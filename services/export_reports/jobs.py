@@ -74,9 +74,11 @@ def stale(db: Session, now: datetime) -> list[str]:
         ExportJob.status == "running", ExportJob.claimed_until < now)))
 
 
-def step(db: Session, job_id: str, progress: int, step_name: str) -> None:
+def step(db: Session, job_id: str, progress: int, step_name: str, lease: timedelta) -> None:
+    """Show progress, and renew the claim: a long job that is still moving is not
+    taken for one whose instance died."""
     db.execute(update(ExportJob).where(ExportJob.job_id == job_id, ExportJob.status == "running")
-               .values(progress=progress, step=step_name))
+               .values(progress=progress, step=step_name, claimed_until=utcnow() + lease))
 
 
 def finish(db: Session, job_id: str, key: str, size: int, manifest: dict, keep: timedelta) -> None:

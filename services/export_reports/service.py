@@ -19,13 +19,14 @@ from nameko.extensions import DependencyProvider
 
 from services import registry
 from services.export_reports import builders, jobs, reports, shares, storage
+from services.kit import metrics
 from services.kit.contracts.exports import REPORT_KINDS
 from services.kit.db import database_of, session_scope
 from services.kit.errors import SanctumError, Unprocessable
 from services.kit.events import event_handler
 from services.kit.events.outbox import dispatcher_of
 from services.kit.loops import WakeableLoop
-from services.kit.profiles import ProfileCopy
+from services.kit.profiles import ProfileCopy, timezone_of
 from services.kit.records import utcnow
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
@@ -75,6 +76,8 @@ class JobRunner(DependencyProvider):
     def run(self, job_id: str, sources: Sources) -> None:
         with session_scope(self.database) as db:
             job = jobs.claim(db, job_id, timedelta(seconds=self.settings.claim_lease_seconds))
+            if job is not None:  # a period's days are the user's local days
+                job["timezone"] = timezone_of(db, job["user_id"]).key
         if job is None:
             return  # done, failed, or running elsewhere
         path = None
@@ -88,6 +91,7 @@ class JobRunner(DependencyProvider):
             log.warning("export %s failed (%s): %s", job_id, type(exc).__name__, reason)
             with session_scope(self.database) as db:
                 jobs.fail(db, job_id, reason)
+            metrics.count("sanctum_exports_finished_total", kind=job["kind"], status="failed")
             return
         finally:
             if path:
@@ -97,6 +101,7 @@ class JobRunner(DependencyProvider):
             self.events.dispatch_in(db, READY, {"user_id": job["user_id"], "job_id": job_id,
                                                 "kind": job["kind"]}, subject_id=job["user_id"])
         log.info("export %s done (%d bytes)", job_id, size)
+        metrics.count("sanctum_exports_finished_total", kind=job["kind"], status="done")
 
     @staticmethod
     def _build(job: dict, sources: Sources, progress) -> tuple[str, dict]:
@@ -105,8 +110,8 @@ class JobRunner(DependencyProvider):
         if job["kind"] in REPORT_KINDS:
             return reports.build(job["kind"], sources.client, job["user_id"], job["period_from"],
                                  job["period_to"], generated, progress)
-        period = ({"from": job["period_from"].isoformat(), "to": job["period_to"].isoformat()}
-                  if job["period_from"] else None)
+        period = ({"from": job["period_from"].isoformat(), "to": job["period_to"].isoformat(),
+                   "timezone": job["timezone"]} if job["period_from"] else None)
         return builders.build(
             job["kind"], SOURCES, sources.pages(job["user_id"], period), progress,
             generated.isoformat(timespec="seconds"),
@@ -114,7 +119,7 @@ class JobRunner(DependencyProvider):
 
     def _step(self, job_id: str, percent: int, name: str) -> None:
         with session_scope(self.database) as db:
-            jobs.step(db, job_id, percent, name)
+            jobs.step(db, job_id, percent, name, timedelta(seconds=self.settings.claim_lease_seconds))
 
     def sweep(self) -> bool:
         """Files past their 7 days go (S3's lifecycle rule does the same in AWS); a job

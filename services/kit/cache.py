@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from nameko.extensions import DependencyProvider
 
+from services.kit import metrics
 from services.kit.redis import RedisError
 from services.kit.redis import client as redis_client
 
@@ -33,9 +34,10 @@ return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
 
 
 class UserCache:
-    def __init__(self, redis, namespace: str, ttl_seconds: int = 120):
+    def __init__(self, redis, namespace: str, ttl_seconds: int = 120, service: str = ""):
         self.redis = redis
         self.namespace = namespace
+        self.service = service or namespace  # the metrics' label
         self.ttl = ttl_seconds
         self._read = redis.register_script(READ)
         self._distrust_until = 0.0
@@ -61,7 +63,9 @@ class UserCache:
             log.warning("cache %s unavailable; reading from the database", self.namespace)
             return load()
         if cached is not None:
+            metrics.count("sanctum_cache_requests_total", service=self.service, result="hit")
             return json.loads(cached)
+        metrics.count("sanctum_cache_requests_total", service=self.service, result="miss")
         value = load()
         try:
             key = f"{self._prefix(user_id)}{generation.decode()}:{name}"
@@ -101,7 +105,8 @@ class Cache(DependencyProvider):
         self.ttl_seconds = ttl_seconds
 
     def setup(self):
-        self.cache = UserCache(redis_client(), self.namespace, self.ttl_seconds)
+        self.cache = UserCache(redis_client(), self.namespace, self.ttl_seconds,
+                               service=self.container.service_name)
 
     def get_dependency(self, worker_ctx):
         return self.cache

@@ -5,13 +5,15 @@ no other schema itself.
 
 A page is ``{"table", "columns", "rows", "next"}``; ``next`` is the cursor of the
 following page (None after the last). Private columns (secrets such as token
-hashes) are never exported. With a ``period`` ({"from", "to"}, ISO dates) a table
-with a time column gives only the rows inside it; without one, everything.
+hashes) are never exported. With a ``period`` ({"from", "to"}, ISO dates, and the
+user's ``timezone``: the days are the user's local days) a table with a time column
+gives only the rows inside it; without one, everything.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import MetaData, Table, literal, select, tuple_
 from sqlalchemy.orm import Session
@@ -43,8 +45,9 @@ def _in_period(column, period: dict):
     start, end = date.fromisoformat(period["from"]), date.fromisoformat(period["to"])
     if column.type.python_type is date:
         return column.between(start, end)
-    after = datetime.combine(start, time(), timezone.utc)
-    return (column >= after) & (column < datetime.combine(end + timedelta(days=1), time(), timezone.utc))
+    zone = ZoneInfo(period.get("timezone") or "UTC")
+    after = datetime.combine(start, time(), zone)
+    return (column >= after) & (column < datetime.combine(end + timedelta(days=1), time(), zone))
 
 
 def _typed(column, value):

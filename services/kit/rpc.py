@@ -5,6 +5,7 @@ client with a timeout (a dead service means 503, not a hang).
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 
 import eventlet
@@ -16,7 +17,7 @@ from nameko.messaging import decode_from_headers
 from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 
-from services.kit import config, service_auth
+from services.kit import config, error_reports, metrics, service_auth
 from services.kit.amqp import SharedProducer
 from services.kit.entrypoints import finish_transactions, spawn_worker_or_requeue
 from services.kit.errors import SanctumError, ServiceUnavailable
@@ -87,15 +88,31 @@ class Rpc(NamekoRpc):
         self.check_signature(args, kwargs)
         service_auth.stamp(context_data, self.container.service_name)
         spawn_worker_or_requeue(
-            self, args, kwargs, context_data, partial(self.handle_result, message),
+            self, args, kwargs, context_data,
+            partial(self.handle_result, message, time.perf_counter()),
             lambda: self.rpc_consumer.consumer.requeue_message(message),
         )
 
-    def handle_result(self, message, worker_ctx, result, exc_info):
+    def handle_result(self, message, started, worker_ctx, result, exc_info):
         exc_info = finish_transactions(self.container, worker_ctx, exc_info)
         if exc_info is not None:
             result = None
-        return self.rpc_consumer.handle_result(message, result, exc_info)
+        answered = self.rpc_consumer.handle_result(message, result, exc_info)
+        self._measure(started, exc_info)
+        return answered
+
+    def _measure(self, started: float, exc_info) -> None:
+        service, method = self.container.service_name, self.method_name
+        if exc_info is None:
+            outcome = "ok"
+        elif isinstance(exc_info[1], SanctumError):
+            outcome = "refused"
+        else:
+            outcome = "error"
+            error_reports.capture(exc_info)
+        metrics.count("sanctum_rpc_requests_total", service=service, method=method, outcome=outcome)
+        metrics.observe("sanctum_rpc_duration_seconds", time.perf_counter() - started,
+                        service=service, method=method)
 
 
 rpc = Rpc.decorator

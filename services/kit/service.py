@@ -11,7 +11,8 @@
 
 ``self.db`` is the worker's session (committed before the caller hears back),
 ``self.events.dispatch(type, data)`` writes to the outbox in that transaction,
-``self.redis`` is the shared Redis client. Every service also handles
+``self.redis`` is the shared Redis client; ``figures`` samples its outbox and queues
+for the metrics (kit/telemetry.py). Every service also handles
 ``user.deleted`` (``forget_user``), answers ``health``, and answers the export
 contract (``export_page``: the user's records in its schema, in pages).
 """
@@ -26,6 +27,7 @@ from services.kit.db import Database
 from services.kit.events import EventDispatcher, event_handler
 from services.kit.redis import Redis
 from services.kit.rpc import rpc
+from services.kit.telemetry import ServiceFigures
 
 
 class DomainService:
@@ -34,6 +36,7 @@ class DomainService:
     db = Database()
     events = EventDispatcher()
     redis = Redis()
+    figures = ServiceFigures()
 
     @rpc
     def health(self) -> dict:

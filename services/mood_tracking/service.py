@@ -7,6 +7,7 @@ generation after commit); every write publishes its event through the outbox.
 import json
 import logging
 
+from services.kit import metrics
 from services.kit.cache import Cache
 from services.kit.profiles import ProfileCopy
 from services.kit.rpc import rpc
@@ -34,6 +35,7 @@ class MoodTrackingService(ProfileCopy, DomainService):
         if payload is not None:  # None: a repeat of a request already done
             self.events.written({**event, "payload": payload})
             self._after_write(user_id)
+            self.db.on_commit(lambda: metrics.count("sanctum_mood_shifts_logged_total"))
         return shift
 
     @rpc

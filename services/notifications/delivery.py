@@ -19,6 +19,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from services.kit import metrics
 from services.kit.db import database_of, session_scope
 from services.kit.events.outbox import dispatcher_of
 from services.kit.loops import WakeableLoop
@@ -117,7 +118,8 @@ class Deliverer:
                            NOTIFICATIONS.c.recipient, NOTIFICATIONS.c.subject, NOTIFICATIONS.c.body,
                            NOTIFICATIONS.c.attempts, NOTIFICATIONS.c.created_at,
                            NOTIFICATIONS.c.priority, NOTIFICATIONS.c.kind,
-                           NOTIFICATIONS.c.user_id, NOTIFICATIONS.c.contact_id)
+                           NOTIFICATIONS.c.user_id, NOTIFICATIONS.c.contact_id,
+                           NOTIFICATIONS.c.reference)
             ).one_or_none()
 
     def deliver(self, row) -> None:
@@ -125,15 +127,18 @@ class Deliverer:
             provider_id = self.channels[row.channel].send(row.recipient, row.subject, row.body)
         except OptedOut:
             self.opted_out(row)
+            _count_failure(row, "opted_out")
         except PermanentFailure as exc:
             self._finish(row, status="failed", last_error=f"permanent: {exc}", **FORGET_TEXT)
             log.warning("%s %s via %s failed permanently", row.kind, row.notification_id, row.channel)
+            _count_failure(row, "refused")
         except Exception as exc:  # TransientFailure, or anything unexpected: retry
             reason = str(exc) if isinstance(exc, TransientFailure) else type(exc).__name__
             if row.attempts >= self.max_attempts:
                 self._finish(row, status="failed", last_error=f"gave up: {reason}", **FORGET_TEXT)
                 log.error("%s %s via %s failed after %d attempts", row.kind, row.notification_id,
                           row.channel, row.attempts)
+                _count_failure(row, "gave_up")
             else:
                 delay = self.retry_base_seconds * 2 ** (row.attempts - 1)
                 self._finish(row, status="pending", last_error=reason,
@@ -142,6 +147,16 @@ class Deliverer:
             self._finish(row, status="sent", provider_message_id=provider_id, sent_at=func.now(),
                          **FORGET_TEXT)
             log.info("%s %s sent via %s", row.kind, row.notification_id, row.channel)
+            if row.kind in CRISIS_KINDS:
+                self._count_crisis_send(row)
+
+    def _count_crisis_send(self, row) -> None:
+        recipient = "user" if row.kind == "crisis_prompt" else "contact"
+        metrics.count("sanctum_alerts_sent_total", channel=row.channel, recipient=recipient)
+        with self.engine.connect() as conn:
+            since_detected = conn.execute(FIRST_SEND_SECONDS, {"crisis": row.reference}).scalar()
+        if since_detected is not None:  # this was the crisis's first message out
+            metrics.observe("sanctum_crisis_to_first_send_seconds", float(since_detected))
 
     def opted_out(self, row) -> None:
         """Not sent: the number opted out. A contact's opt-out is shown to the user."""
@@ -171,10 +186,26 @@ class Deliverer:
                        NOTIFICATIONS.c.claimed_at < func.now() - text(f"interval '{ABANDONED_AFTER_SECONDS} seconds'"))
                 .values(status="uncertain", last_error="delivery interrupted; not resent",
                         **FORGET_TEXT)
-                .returning(NOTIFICATIONS.c.notification_id)
-            ).scalars().all()
-        for notification_id in abandoned:
-            log.error("notification %s was interrupted mid-send: marked uncertain", notification_id)
+                .returning(NOTIFICATIONS.c.notification_id, NOTIFICATIONS.c.kind, NOTIFICATIONS.c.channel)
+            ).all()
+        for row in abandoned:
+            log.error("notification %s was interrupted mid-send: marked uncertain", row.notification_id)
+            _count_failure(row, "uncertain")
+
+
+CRISIS_KINDS = ("crisis", "crisis_prompt")
+# Seconds from the crisis's detection to now, if exactly one of its messages is sent.
+FIRST_SEND_SECONDS = text("""
+SELECT extract(epoch FROM clock_timestamp() - c.detected_at) FROM notifications.crises c
+WHERE c.crisis_id::text = :crisis AND (
+    SELECT count(*) FROM notifications.notifications n
+    WHERE n.reference = :crisis AND n.kind IN ('crisis', 'crisis_prompt') AND n.status = 'sent') = 1
+""")
+
+
+def _count_failure(row, reason: str) -> None:
+    if row.kind in CRISIS_KINDS:
+        metrics.count("sanctum_alerts_failed_total", channel=row.channel, reason=reason)
 
 
 class Delivery(DependencyProvider):

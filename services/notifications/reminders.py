@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.kit import metrics
 from services.kit.contracts.medications import WEEKDAYS
 from services.kit.errors import Conflict, NotFound, Unprocessable
 from services.kit.profiles import local_today, timezone_of
@@ -176,14 +177,22 @@ def fire_due(db: Session, links: dict, limit: int = 200) -> int:
                      .order_by(Reminder.next_due_at).limit(limit).with_for_update(skip_locked=True)).all()
     recipients = {r.user_id: r for r in db.scalars(
         select(Recipient).where(Recipient.user_id.in_({record.user_id for record in due})))}
+    fired: list[str] = []
     for record in due:
         zone = timezone_of(db, record.user_id)
         if now - record.next_due_at < STALE_AFTER:
             _send(db, record, recipients.get(record.user_id), zone, links)
+            fired.append(record.kind)
         record.last_fired_at, record.snoozed_until = record.next_due_at, None
         _schedule(db, record, after=max(record.next_due_at, now))
     db.flush()
+    db.on_commit(lambda: _count_fired(fired))
     return len(due)
+
+
+def _count_fired(kinds: list[str]) -> None:
+    for kind in kinds:
+        metrics.count("sanctum_reminders_fired_total", kind=kind)
 
 
 def _send(db: Session, record: Reminder, recipient: Recipient | None, zone: ZoneInfo, links: dict):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from services import registry
@@ -32,11 +33,14 @@ PROCESS_DEFAULTS = {
 
 class Stack:
     def __init__(self, env: dict | None = None, log_dir: Path | None = None,
-                 config_path: Path | None = None):
+                 config_path: Path | None = None, metrics_port: Callable[[str], int] | None = None):
+        """``metrics_port(name)``: where each process serves /metrics (None: nowhere)."""
         self.env = {**os.environ, **PROCESS_DEFAULTS, **(env or {})}
         self.log_dir = Path(log_dir or config.PROJECT_ROOT / "var" / "log")
         self.config_path = Path(config_path or config.config_file())
         self.processes: dict[str, subprocess.Popen] = {}
+        self.metrics_port = metrics_port
+        self.metrics_ports: dict[str, int] = {}
 
     @property
     def address(self) -> str:
@@ -53,9 +57,13 @@ class Stack:
         module = path or {p.name: p.path for p in registry.all_processes()}[name]
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path(name), "ab")
+        extra = {"SANCTUM_SERVICE": name}
+        if self.metrics_port is not None:
+            self.metrics_ports.setdefault(name, self.metrics_port(name))
+            extra["METRICS_PORT"] = str(self.metrics_ports[name])
         process = subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(self.config_path), module],
-            env={**self.env, "SANCTUM_SERVICE": name, **(env or {})},
+            env={**self.env, **extra, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=config.PROJECT_ROOT,
@@ -147,7 +155,9 @@ def main() -> int:
     if not os.environ.get("SMTP_HOST"):  # no real provider configured: local stand-ins
         sinks = LocalSinks(DEV_SMTP_PORT, DEV_SNS_PORT, DEV_SNS_PORT + 1)
         sinks.start(config.PROJECT_ROOT / "var" / "mail", log_dir)
-    stack = Stack(env=sinks.env() if sinks else {}, log_dir=log_dir)
+    ports = {process.name: process.metrics_port for process in registry.all_processes()}
+    stack = Stack(env=sinks.env() if sinks else {}, log_dir=log_dir,
+                  metrics_port=lambda name: ports.get(name, 0))
     print(f"[run] starting {len(registry.all_processes())} processes; logs in {stack.log_dir}/")
     stack.start()
     try:
@@ -155,6 +165,8 @@ def main() -> int:
         print(f"[run] API:       {stack.address}/api/v1/")
         print(f"[run] API docs:  {stack.address}/api/v1/docs")
         print(f"[run] health:    {stack.address}/health   readiness: {stack.address}/ready")
+        print(f"[run] metrics:   http://127.0.0.1:{ports['gateway']}/metrics (gateway), "
+              f"ports {min(ports.values()) + 1}-{max(ports.values())} (services)")
         if sinks:
             print(f"[run] outgoing mail: var/mail/ (local SMTP sink); SMS: "
                   f"curl http://127.0.0.1:{DEV_SNS_PORT + 1}/_sms")

@@ -2,6 +2,7 @@
 
 import logging
 
+from services.kit import metrics
 from services.kit.events import batch_event_handler
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
@@ -14,10 +15,13 @@ class PatternAnalysisService(DomainService):
     name = "pattern_analysis"
 
     def _analyse(self, events, source=analysis.MOOD_SHIFT) -> None:
-        for crisis in analysis.analyse_all(self.db, events, source):
+        crises = analysis.analyse_all(self.db, events, source)
+        for crisis in crises:
             self.events.dispatch("crisis.detected", crisis, subject_id=crisis["user_id"])
             log.info("crisis %s raised from %s %s", crisis["crisis_id"], crisis["source"],
                      crisis["record_id"])
+        if crises:
+            self.db.on_commit(lambda: metrics.count("sanctum_crises_detected_total", len(crises)))
 
     @batch_event_handler("mood_tracking", "mood.shift.logged")
     def on_shift_logged(self, events):

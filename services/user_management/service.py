@@ -5,6 +5,8 @@ method that touches a user's data takes that user's id first and only ever
 reads or writes rows carrying it.
 """
 
+from services.kit import metrics
+from services.kit.errors import RateLimited, Unauthenticated
 from services.kit.events import event_handler
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
@@ -32,7 +34,16 @@ class UserManagementService(DomainService):
 
     @rpc
     def login(self, email: str, password: str, client_ip: str) -> dict:
-        return accounts.log_in(self.db, self.redis, email, password, client_ip)
+        try:
+            answer = accounts.log_in(self.db, self.redis, email, password, client_ip)
+        except RateLimited:
+            metrics.count("sanctum_logins_total", outcome="limited")
+            raise
+        except Unauthenticated:
+            metrics.count("sanctum_logins_total", outcome="refused")
+            raise
+        self.db.on_commit(lambda: metrics.count("sanctum_logins_total", outcome="ok"))
+        return answer
 
     @rpc
     def refresh(self, refresh_token: str) -> dict:

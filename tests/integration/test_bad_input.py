@@ -1,5 +1,6 @@
 """Bad input: clear 4xx JSON naming the field, never a 500, and nothing written."""
 
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -81,17 +82,31 @@ SCHEMAS = tuple(registry.SERVICES)
 
 
 def row_counts() -> dict:
-    """Rows per table in every service schema (outbox rows would mean an event was written)."""
+    """Rows per table in every service schema (outbox rows would mean an event was
+    written), counted in one statement."""
     tables = [t for (t,) in db.rows(
-        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-        "WHERE table_schema = ANY(:schemas)", schemas=list(SCHEMAS))]
-    return {t: db.scalar(f"SELECT count(*) FROM {t}") for t in tables}
+        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) "
+        "FROM information_schema.tables WHERE table_schema = ANY(:schemas) ORDER BY 1",
+        schemas=list(SCHEMAS))]
+    counts = db.rows("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in tables))[0]
+    return dict(zip(tables, counts, strict=True))
 
 
-@pytest.fixture
-def world(user, unique, sinks):
+@pytest.fixture(scope="module")
+def user(stack):
+    """One user for the whole module: no request here may write anything, and each
+    test checks that nothing was written, so the tests can share the user and the
+    records below (setting them up per test cost most of this module's time)."""
+    from tests.support.client import Api
+
+    return Api(stack.address).new_user()
+
+
+@pytest.fixture(scope="module")
+def world(user, sinks):
     """Ids for the path templates: a contact, a provider, a medication of `user`;
     returned once their asynchronous effects (invitation, analysis) have landed."""
+    unique = uuid.uuid4().hex[:10]
     phone = unique_phone()
     contact = user.post("/api/v1/contacts", json={"name": "C", "phone": phone}).json()
     wait_until(lambda: sinks.sms(to=phone))

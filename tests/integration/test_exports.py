@@ -9,7 +9,7 @@ import io
 import json
 import os
 import zipfile
-from datetime import date
+from datetime import datetime, timezone
 from xml.etree import ElementTree
 
 import pytest
@@ -20,7 +20,7 @@ from services.kit import service_auth
 from tests.support import db
 from tests.support.flows import confirmed_contact, unique_email, wait_until
 
-TODAY = date.today()
+TODAY = datetime.now(timezone.utc).date()  # set afresh per test (conftest)
 SOURCES = [name for name in registry.SERVICES if name != "export_reports"]
 
 
@@ -174,6 +174,19 @@ def test_a_service_that_fails_fails_the_job_with_a_reason_and_a_retry_succeeds(u
     again = finished(user, job["job_id"])
     assert again["status"] == "done" and again["attempts"] == 2 and again["error"] is None
     assert user.post(f"/api/v1/exports/{job['job_id']}/retry").status_code == 409
+
+
+def test_a_job_whose_instance_died_mid_run_is_taken_over(user):
+    job = finished(user, export(user, "full")["job_id"])
+    assert job["status"] == "done" and job["attempts"] == 1
+    # As an instance leaves a job it was killed in the middle of: running, its lease run out.
+    db.execute("UPDATE export_reports.export_jobs SET status = 'running', progress = 40, "
+               "step = 'reading dbt_diary', object_key = NULL, claimed_until = now() - interval '1 second' "
+               "WHERE job_id = :j", j=job["job_id"])
+    again = finished(user, job["job_id"], timeout=60)
+    assert again["status"] == "done" and again["attempts"] == 2 and again["progress"] == 100
+    assert again["manifest"] == job["manifest"]
+    assert len(files_of(user.user_id)) == 1                                  # one file, not two
 
 
 def test_a_deleted_accounts_export_files_leave_s3(api, sinks):

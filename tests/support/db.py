@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import create_engine, text
 
 from services.kit import config
 
 
+@cache
+def _engine(url: str):
+    # A few connections kept open: the suite reads the database between requests often.
+    return create_engine(url, pool_size=2, max_overflow=4, pool_pre_ping=True)
+
+
+def engine():
+    return _engine(config.kit().database_url)
+
+
 def rows(sql: str, **params) -> list:
-    engine = create_engine(config.kit().database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).all()
-    finally:
-        engine.dispose()
+    with engine().connect() as conn:
+        return conn.execute(text(sql), params).all()
 
 
 def execute(sql: str, **params) -> int:
     """Change rows directly (committed): how a test moves a clock on. Returns the row count."""
-    engine = create_engine(config.kit().database_url)
-    try:
-        with engine.begin() as conn:
-            return conn.execute(text(sql), params).rowcount
-    finally:
-        engine.dispose()
+    with engine().begin() as conn:
+        return conn.execute(text(sql), params).rowcount
 
 
 def scalar(sql: str, **params):

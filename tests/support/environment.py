@@ -11,11 +11,16 @@ from sqlalchemy import create_engine, text
 
 from services.kit.config import PROJECT_ROOT
 
+# The app suite runs in shards side by side (scripts/test-app.sh): shard N has a
+# database and a vhost of its own, sanctum_test_N (scripts/ensure-system.sh makes them).
+SHARD = os.environ.get("SANCTUM_TEST_SHARD", "")
+SUFFIX = f"_{SHARD}" if SHARD else ""
+
 TEST_ENV = {
     "DATABASE_URL": os.environ.get(
-        "TEST_DATABASE_URL", "postgresql+psycopg://sanctum:sanctum@127.0.0.1:5432/sanctum_test"
+        "TEST_DATABASE_URL", f"postgresql+psycopg://sanctum:sanctum@127.0.0.1:5432/sanctum_test{SUFFIX}"
     ),
-    "AMQP_URI": os.environ.get("TEST_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/sanctum_test"),
+    "AMQP_URI": os.environ.get("TEST_AMQP_URI", f"pyamqp://guest:guest@127.0.0.1:5672/sanctum_test{SUFFIX}"),
     # Tests act as nginx would: each simulated client sends its own X-Forwarded-For.
     "TRUSTED_PROXY_HOPS": "1",
     "EVENT_RETRY_DELAYS_MS": "[200, 400, 800]",
@@ -34,6 +39,7 @@ TEST_ENV = {
     "SMS_OPT_OUT_CACHE_SECONDS": "1",
     "SESSION_SWEEP_EVERY_SECONDS": "1",
     "EXPORTS_SWEEP_EVERY_SECONDS": "1",
+    "METRICS_SAMPLE_EVERY_SECONDS": "1",
 }
 
 SERVICE_SCHEMAS_SQL = """

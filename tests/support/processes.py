@@ -80,6 +80,41 @@ class ModelStandIn:
             reply_file.write_text(reply)
 
 
+class TelemetryStandIn:
+    """The local OTLP collector and Sentry server (tests/support/telemetry_stand_in.py):
+    every process of the test stack sends its traces and error reports here."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.process: subprocess.Popen | None = None
+        self.directory: Path | None = None
+
+    def env(self) -> dict:
+        return {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.port}",
+                "SENTRY_DSN": f"http://public@127.0.0.1:{self.port}/1",
+                "SANCTUM_ENVIRONMENT": "test"}
+
+    def start(self, directory: Path) -> None:
+        self.directory = directory
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.telemetry_stand_in", "--port", str(self.port),
+             "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=PROJECT_ROOT, preexec_fn=die_with_parent)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def received(self, kind: str) -> list[bytes]:
+        """Every body received of a kind ("traces", "sentry"), oldest first."""
+        return [path.read_bytes() for path in sorted((self.directory / kind).glob("*.bin"))]
+
+    def count(self, kind: str) -> int:
+        return len(list((self.directory / kind).glob("*.bin")))
+
+
 class Sinks(LocalSinks):
     """The local mail and SMS sinks, with ways to read them and to break a mailbox."""
 

@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.exc import IntegrityError
 
-from services.kit import config, service_auth
+from services.kit import config, error_reports, metrics, service_auth
 from services.kit.db import KitSession
 from services.kit.entrypoints import finish_transactions
 from services.kit.errors import ServiceAuthFailed
@@ -184,9 +184,13 @@ class EventHandler(NamekoEventHandler):
                 self._handle(batch)
 
     def _handle(self, batch: list) -> None:
+        started = time.perf_counter()
         error = self._run_worker(batch)
+        metrics.observe("sanctum_event_batch_duration_seconds", time.perf_counter() - started,
+                        service=self.container.service_name, handler=self.method_name)
         if error is None:
             self.consumer.ack_message_and_all_before(batch[-1][1])
+            self._count("ok", len(batch))
         elif len(batch) == 1:
             self._retry_later(batch[0][1], error)
         else:
@@ -201,6 +205,8 @@ class EventHandler(NamekoEventHandler):
 
         def handle_result(worker_ctx, result=None, exc_info=None):
             exc_info = finish_transactions(self.container, worker_ctx, exc_info)
+            if exc_info is not None and len(batch) == 1:  # a batch's failure is rerun alone
+                error_reports.capture(exc_info)
             outcome.send(None if exc_info is None else exc_info[0].__name__)
             return result, exc_info
 
@@ -219,11 +225,17 @@ class EventHandler(NamekoEventHandler):
             target = self.retry_queues[attempt - 1]
             log.warning("event handler %s failed (%s); retry %d in %s",
                         self.method_name, error, attempt, target.name.rsplit("-", 1)[-1])
+            self._count("retried")
         else:
             target = self.dead_queue
             log.error("event handler %s failed (%s) %d times; parked in %s",
                       self.method_name, error, attempt, target.name)
+            self._count("dead_lettered")
         self._park(message, error, target, attempt)
+
+    def _count(self, outcome: str, events: int = 1) -> None:
+        metrics.count("sanctum_events_handled_total", events, service=self.container.service_name,
+                      handler=self.method_name, outcome=outcome)
 
     def _park(self, message, error: str, queue: Queue, attempt: int | None = None) -> None:
         """Move the message to ``queue`` (a retry or the dead-letter queue)."""

@@ -48,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
-from services.kit import config, service_auth
+from services.kit import config, metrics, service_auth, telemetry
 from services.kit.amqp import BROKER_DOWN, ConfirmedChannel
 from services.kit.db import database_of
 from services.kit.events.topology import amqp_uri
@@ -196,6 +196,9 @@ class OutboxRelay:
              {**(row["headers"] or {}), **self._credential})
             for row in rows
         ])
+        published = sum(1 for outcome in outcomes.values() if outcome == "published")
+        if published:
+            metrics.count("sanctum_events_published_total", published, service=self.service_name)
         for row in rows:
             outcome = outcomes[row["event_id"]]
             if outcome == "unroutable":
@@ -290,7 +293,8 @@ class Dispatch:
             "event_id": event["event_id"],
             "event_type": event_type,
             "payload": event,
-            "headers": {"nameko.call_id_stack": self._worker_ctx.call_id_stack},
+            "headers": {"nameko.call_id_stack": self._worker_ctx.call_id_stack,
+                        **telemetry.trace_headers()},
             "subject_id": subject_id,
         }
 
@@ -326,7 +330,7 @@ class EventDispatcher(DependencyProvider):
     def dispatch_in(self, session, event_type: str, data: dict, subject_id: str | None = None) -> str:
         event = envelope(event_type, self.container.service_name, data, subject_id)
         row = {"event_id": event["event_id"], "event_type": event_type, "payload": event,
-               "headers": {}, "subject_id": subject_id}
+               "headers": telemetry.trace_headers(), "subject_id": subject_id}
         session.execute(_outbox_insert(self.table), row)
         session.on_commit(lambda: self.relay.hand_over([row]))
         return row["event_id"]
