@@ -13,9 +13,9 @@ PGPORT=${PGPORT:-5432}
 DB_USER=${SANCTUM_DB_USER:-sanctum}
 DB_PASSWORD=${SANCTUM_DB_PASSWORD:-sanctum}
 # The app suite runs in shards side by side (scripts/test-app.sh), each with a database
-# and a vhost of its own: sanctum_test_1, sanctum_test_2; plain sanctum_test for a
-# single pytest run and the bench.
-TEST_NAMES="sanctum_test sanctum_test_1 sanctum_test_2"
+# and a vhost of its own: sanctum_test_1, sanctum_test_2 (3 and 4 for runs beside those);
+# plain sanctum_test for a single pytest run and the bench.
+TEST_NAMES="sanctum_test sanctum_test_1 sanctum_test_2 sanctum_test_3 sanctum_test_4"
 DATABASES=(${SANCTUM_DATABASES:-sanctum $TEST_NAMES})
 TEST_VHOSTS=(${SANCTUM_TEST_VHOST:-$TEST_NAMES})
 
