@@ -61,15 +61,20 @@ def database_url() -> str:
 
 
 def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
-    """One engine (and pool) per process and URL; sized to the worker count."""
+    """One engine (and pool) per process and URL. It may open a connection for every
+    worker and the background loops (max_workers + 6), but keeps only
+    ``DB_POOL_SIZE`` open while idle: thirteen processes, each with the connections
+    of its busiest moment kept open, would take most of PostgreSQL's 100."""
     url = url or database_url()
-    size = pool_size or config.kit().max_workers + 2
+    settings = config.kit()
+    capacity = settings.max_workers + 6
+    size = min(pool_size or settings.db_pool_size, capacity)
     key = (url, size)
     if key not in _engines:
         _engines[key] = create_engine(
             url,
             pool_size=size,
-            max_overflow=4,
+            max_overflow=capacity - size,
             pool_timeout=10,
             # No ping per checkout (a round trip per transaction): a connection
             # the server dropped fails one call, and the pool is then refreshed.
