@@ -92,6 +92,23 @@ databases_ready() {
     done
 }
 
+# Thirteen processes per stack, and the test suite runs two stacks side by side: the
+# default of 100 connections is too few. Raised once (a restart), only as root.
+MIN_CONNECTIONS=300
+ensure_connections() {
+    is_root && id postgres >/dev/null 2>&1 || return 0
+    local current
+    current=$(psql_admin -d postgres -tAc "SHOW max_connections")
+    [ "$current" -ge "$MIN_CONNECTIONS" ] && return 0
+    say "raising PostgreSQL max_connections from $current to $MIN_CONNECTIONS (restart)"
+    psql_admin -d postgres -c "ALTER SYSTEM SET max_connections = $MIN_CONNECTIONS" >/dev/null
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+    pg_ctlcluster --skip-systemctl-redirect "$version" main restart \
+        || die "could not restart PostgreSQL; restart it and re-run"
+    wait_port "$PGHOST" "$PGPORT" PostgreSQL
+}
+
 ensure_databases() {
     # Already there (the usual case after the first run): no superuser needed.
     databases_ready && return 0
@@ -171,6 +188,7 @@ ensure_extra_packages() {
 }
 
 ensure_postgres
+ensure_connections
 ensure_databases
 ensure_redis
 ensure_rabbitmq

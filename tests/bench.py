@@ -19,11 +19,13 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psutil
 import requests
 
+from tests.bench_profile import CpuMeter, Sampler, system_pids
 from tests.support import environment
 from tests.support.processes import RedisServer, Sinks, free_port, wait_for_port
 
@@ -49,6 +51,12 @@ done = function(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
+
+
+SHIFT_BODY = {"previous": {"level": 0}, "current": {"level": 1, "state": "calm"},
+              "intensity": 3, "triggers": ["work"], "sleep_hours": 7}
+# The processes py-spy samples during the profile run.
+PROFILED = ("gateway", "mood_tracking", "pattern_analysis", "notifications", "sessions", "ai_context")
 
 
 def lua_string(value: str) -> str:
@@ -116,21 +124,60 @@ class Bench:
         self.sinks = Sinks(smtp_port=free_port(), sns_port=free_port(), sns_inspect_port=free_port())
         self.port, self.bare_port = free_port(), free_port()
 
-    def start(self):
+    def prepare(self):
         os.environ.update(environment.TEST_ENV)
         os.environ.update(self.redis.env())
         os.environ.update(self.sinks.env())
         os.environ["LOG_LEVEL"] = "WARNING"  # per-request access lines are not what we measure
         from services.kit import config
         config.load()
-        from services.ops.stack import Stack
-
         self.redis.start(self.workdir)
         self.sinks.start(self.workdir)
         environment.reset_database()
         environment.reset_broker()
+
+    # --- the in-process reference (tests/bench_reference.py) ----------------------
+    def reference(self) -> dict:
+        """The same POST and cached GET in one plain process with no broker, before the
+        stack starts (its outbox rows are dropped with the database afterwards)."""
+        from services.kit import tokens
+        from tests.support import db
+
+        port = free_port()
+        process = subprocess.Popen([sys.executable, "-m", "tests.bench_reference", "--port", str(port)],
+                                   cwd=environment.PROJECT_ROOT, stdout=subprocess.DEVNULL)
+        try:
+            wait_for_port(port)
+            users = [str(row[0]) for row in db.rows(
+                "INSERT INTO user_management.users (user_id, email, password_hash) "
+                "SELECT gen_random_uuid(), 'reference-' || n || '@example.com', 'x' "
+                "FROM generate_series(1, 40) AS n RETURNING user_id")]
+            issued = [tokens.issue_access_token(user, str(uuid.uuid4()))[0] for user in users]
+            url = f"http://127.0.0.1:{port}"
+            body = json.dumps(SHIFT_BODY)
+            meter = CpuMeter({"reference": [process.pid], **system_pids()})
+            meter.start()
+            post = run_wrk(url, "/api/v1/mood/shift", self.args.seconds, self.args.connections,
+                           "POST", body, issued)
+            post["cpu"] = meter.stop()
+            for token in issued:
+                requests.get(f"{url}/api/v1/mood/shifts?limit=20", headers={"Authorization": f"Bearer {token}"})
+            get = run_wrk(url, "/api/v1/mood/shifts?limit=20", self.args.seconds, self.args.connections,
+                          tokens=issued)
+            return {"post": post, "get": get}
+        finally:
+            process.terminate()
+            process.wait(10)
+            environment.reset_database()
+            environment.reset_broker()
+
+    def start(self, metrics: bool = True):
+        from services.ops.stack import Stack
+
+        self.metrics = metrics
         self.stack = Stack(env={"WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}"},
-                           log_dir=self.workdir / "logs")
+                           log_dir=self.workdir / "logs",
+                           metrics_port=(lambda name: free_port()) if metrics else None)
         self.stack.start()
         self.stack.start_one("bench_echo", "tests.bench_services:EchoService")
         self.stack.start_one("bench_gateway", "tests.bench_services:BareGateway",
@@ -143,6 +190,9 @@ class Bench:
             if time.monotonic() > deadline:
                 raise TimeoutError("bare round trip not answering")
             time.sleep(0.2)
+
+    def stop_stack(self):
+        self.stack.stop()
 
     def stop(self):
         self.stack.stop()
@@ -170,8 +220,8 @@ class Bench:
         bare = run_wrk(f"http://127.0.0.1:{self.bare_port}", "/ping", seconds, connections)
         users = self.register(40)
         tokens = [u["token"] for u in users]
-        body = json.dumps({"previous": {"level": 0}, "current": {"level": 1, "state": "calm"},
-                           "intensity": 3, "triggers": ["work"], "sleep_hours": 7})
+        self.tokens = tokens
+        body = json.dumps(SHIFT_BODY)
         alert_users = self.register(20, with_contact=True)
         under_load: list[float] = []
         crises = threading.Thread(target=lambda: under_load.extend(
@@ -188,6 +238,30 @@ class Bench:
         # The yardstick again at the end: one run of it moves by +-10% on a shared machine.
         bare_again = run_wrk(f"http://127.0.0.1:{self.bare_port}", "/ping", seconds, connections)
         return {"bare": bare, "bare_again": bare_again, "post": post, "get": cached_get}
+
+    def profile(self, seconds: int = 10) -> dict:
+        """A POST load while each process's CPU is metered and py-spy samples the Python
+        ones: milliseconds of CPU per logged shift, and where each process spends it."""
+        pids = {name: process.pid for name, process in self.stack.processes.items()
+                if not name.startswith("bench")}
+        meter = CpuMeter({**{name: [pid] for name, pid in pids.items()}, **system_pids()})
+        sampler = Sampler({name: pids[name] for name in PROFILED}, seconds)
+        meter.start()
+        sampler.start()
+        load = run_wrk(self.base, "/api/v1/mood/shift", seconds, self.args.connections, "POST",
+                       json.dumps(SHIFT_BODY), self.tokens)
+        settled, _ = self.settle()
+        cpu = meter.stop()  # the consumers' share of the load included
+        return {"requests": load["requests"], "rps": load["rps"], "settled_s": settled, "cpu": cpu,
+                "libraries": sampler.stop()}
+
+    def post_only(self) -> dict:
+        """The POST scenario alone (the metrics-off comparison), on a freshly started stack."""
+        users = self.register(40)
+        post = run_wrk(self.base, "/api/v1/mood/shift", self.args.seconds, self.args.connections,
+                       "POST", json.dumps(SHIFT_BODY), [u["token"] for u in users])
+        post["settled_s"], post["behind"] = self.settle()
+        return post
 
     # The consumers of every logged shift, and how to count what each has handled.
     SHIFT_CONSUMERS = {
@@ -348,31 +422,45 @@ def report_exports(figures: dict) -> None:
 
 
 def report(results: dict, latencies: list[float], memory: dict, args,
-           prompts: list[float], bursts: list[dict]) -> None:
+           prompts: list[float], bursts: list[dict], reference: dict | None = None,
+           profile: dict | None = None, metrics_off: dict | None = None) -> None:
     bare = (results["bare"]["rps"] + results["bare_again"]["rps"]) / 2
     print(f"\nSanctumTools bench: {os.cpu_count()} cores, wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s per scenario, through the HTTP gateway\n")
-    print(f"{'scenario':<36}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    rows = [("bare nameko round trip (@http->rpc)", "bare", None),
-            ("  the same, at the end of the run", "bare_again", None),
-            ("POST /api/v1/mood/shift", "post", 0.6),
-            ("GET /api/v1/mood/shifts (cached)", "get", 0.8)]
-    for label, key, target in rows:
-        r = results[key]
+    print(f"{'scenario':<40}{'req/s':>9}{'/bare':>7}{'/ref':>7}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'p99 ms':>9}{'errors':>8}")
+    rows = [("bare nameko round trip (@http->rpc)", results["bare"], None, None),
+            ("  the same, at the end of the run", results["bare_again"], None, None)]
+    if reference:
+        rows += [("reference, one process: POST", reference["post"], None, None),
+                 ("reference, one process: cached GET", reference["get"], None, None)]
+    rows += [("POST /api/v1/mood/shift", results["post"], "post", 0.5),
+             ("GET /api/v1/mood/shifts (cached)", results["get"], "get", 0.7)]
+    for label, r, against, target in rows:
         ratio = r["rps"] / bare
-        mark = "" if target is None else ("  ok" if ratio >= target else f"  below {target}")
-        print(f"{label:<36}{r['rps']:>9.0f}{ratio:>8.2f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
+        versus = r["rps"] / reference[against]["rps"] if reference and against else None
+        shown = f"{versus:>7.2f}" if versus is not None else f"{'':>7}"
+        mark = "" if versus is None else ("  ok" if versus >= target else f"  below {target} of ref")
+        print(f"{label:<40}{r['rps']:>9.0f}{ratio:>7.2f}{shown}{r['p50']:>9.1f}{r['p95']:>9.1f}"
               f"{r['p99']:>9.1f}{r['errors']:>8}{mark}")
     post = results["post"]
     analysed = post["requests"] / (args.seconds + post["settled_s"])
-    print(f"\nratios are to the mean of the two bare runs ({bare:.0f} req/s)")
+    print(f"\n/bare: to the mean of the two bare runs ({bare:.0f} req/s); /ref: to the reference "
+          "(tests/bench_reference.py: the same work in one process, no broker; targets 0.5 and 0.7)")
     lag = ", ".join(f"{name} {count}" for name, count in post["behind"].items())
     print(f"when the POST run ended, of {post['requests']} shifts the consumers were behind by: {lag};")
-    print(f"  all caught up in {post['settled_s']:.1f} s, so shifts were logged and handled by all "
-          f"three at {analysed:.0f}/s ({analysed / bare:.2f} of bare)")
+    print(f"  all caught up in {post['settled_s']:.1f} s, so shifts were logged and handled by every "
+          f"consumer at {analysed:.0f}/s ({analysed / bare:.2f} of bare)")
     loaded = post["alerts_under_load"]
-    print(f"crisis alerts during the POST run ({len(loaded)}, one at a time): "
-          f"p50 {percentile(loaded, 50):.1f} ms   max {max(loaded):.1f} ms")
+    print(f"crisis alerts during the POST run ({len(loaded)}, one at a time), 201 -> email at SMTP: "
+          f"p50 {percentile(loaded, 50):.1f} ms   p99 {percentile(loaded, 99):.1f} ms   "
+          f"max {max(loaded):.1f} ms   (target p99 < 100 ms)")
+    if metrics_off:
+        print(f"POST with metrics on {post['rps']:.0f} req/s, with metrics off {metrics_off['rps']:.0f} "
+              f"req/s: on is {post['rps'] / metrics_off['rps']:.2f} of off (target within 5%; a single "
+              "run of each moves by a few % on its own)")
+    if profile:
+        report_profile(profile, reference)
     print(f"\ncrisis alert, 201 -> email at the SMTP server ({len(latencies)} crises, one at a time):")
     print(f"  p50 {percentile(latencies, 50):.1f} ms   p95 {percentile(latencies, 95):.1f} ms   "
           f"p99 {percentile(latencies, 99):.1f} ms   max {max(latencies):.1f} ms   "
@@ -384,14 +472,33 @@ def report(results: dict, latencies: list[float], memory: dict, args,
         print(f"{burst['count']} reminders due at once, {burst['instances']} notifications "
               f"instance(s): half accepted by SMTP after {burst['median_s']:.1f} s, "
               f"the last after {burst['last_s']:.1f} s")
-    print("\nresident memory per process (MiB):")
+    print("\nresident memory per process after the load (MiB):")
     for name, rss in sorted(memory.items()):
-        print(f"  {name:<20}{rss:>8.1f}")
+        print(f"  {name:<22}{rss:>8.1f}")
     total = sum(memory.values())
-    per_service = statistics.mean(v for k, v in memory.items() if k != "gateway")
-    projected = memory.get("gateway", 0) + 12 * per_service
-    print(f"  {'total':<20}{total:>8.1f}   ({len(memory)} processes)")
-    print(f"  projected for gateway + 12 services: {projected:.0f} MiB of the 4096 MiB Phase 1 host")
+    print(f"  {'total':<22}{total:>8.1f}   ({len(memory)} processes; target under 1228.8 MiB "
+          f"(1.2 GiB) for the thirteen)")
+
+
+def report_profile(profile: dict, reference: dict | None) -> None:
+    per = 1000 / profile["requests"]
+    cpu = profile["cpu"]
+    print(f"\nwhere a logged shift's CPU goes ({profile['requests']} shifts in a 10 s POST load, "
+          f"the consumers' work included; ms of CPU per shift):")
+    for name, seconds in sorted(cpu.items(), key=lambda item: -item[1]):
+        if seconds * per >= 0.05:
+            print(f"  {name:<22}{seconds * per:>6.2f}")
+    print(f"  {'total':<22}{sum(cpu.values()) * per:>6.2f}")
+    if reference:
+        ref = reference["post"]
+        ref_per = 1000 / ref["requests"]
+        print(f"  the reference: {ref['cpu']['reference'] * ref_per:.2f} in its process, "
+              f"{ref['cpu']['postgresql'] * ref_per:.2f} in PostgreSQL, "
+              f"{sum(ref['cpu'].values()) * ref_per:.2f} in all")
+    print("where each process's time goes (py-spy samples by library, top five):")
+    for name, shares in profile["libraries"].items():
+        top = ", ".join(f"{library} {share:.0%}" for library, share in list(shares.items())[:5])
+        print(f"  {name:<18}{top}")
 
 
 def main() -> int:
@@ -404,24 +511,33 @@ def main() -> int:
     parser.add_argument("--only-exports", action="store_true", help="just the export figures")
     args = parser.parse_args()
     bench = Bench(args)
-    print("[bench] starting the stack (test database, own Redis, local mail and SMS sinks)")
-    bench.start()
+    bench.prepare()
     if args.only_exports:
+        bench.start()
         try:
             report_exports(bench.exports(args.export_days))
         finally:
             bench.stop()
         return 0
+    print("[bench] the in-process reference (tests/bench_reference.py)")
+    reference = bench.reference()
+    print("[bench] starting the stack (test database, own Redis, local mail and SMS sinks)")
+    bench.start()
     try:
         results = bench.throughput()
+        memory = bench.memory()
+        profile = bench.profile()
         latencies = bench.crisis_latency()
         prompts = bench.prompt_latency()
-        memory = bench.memory()
         bursts = [bench.reminder_burst(args.reminders, 1), bench.reminder_burst(args.reminders, 2)]
         exported = bench.exports(args.export_days)
+        print("[bench] the POST run again, on a stack that counts no metrics")
+        bench.stop_stack()
+        bench.start(metrics=False)
+        metrics_off = bench.post_only()
     finally:
         bench.stop()
-    report(results, latencies, memory, args, prompts, bursts)
+    report(results, latencies, memory, args, prompts, bursts, reference, profile, metrics_off)
     report_exports(exported)
     return 0
 

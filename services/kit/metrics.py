@@ -62,16 +62,24 @@ def series(name: str, **labels: str):
     return _child(name, tuple(sorted(labels.items())))
 
 
+# Counting is on in a process that serves its metrics (and in tests of this module);
+# with TELEMETRY.METRICS_PORT 0 nothing is counted (`make bench` measures the cost).
+_enabled = True
+
+
 def count(name: str, amount: float = 1, **labels: str) -> None:
-    series(name, **labels).inc(amount)
+    if _enabled:
+        series(name, **labels).inc(amount)
 
 
 def observe(name: str, value: float, **labels: str) -> None:
-    series(name, **labels).observe(value)
+    if _enabled:
+        series(name, **labels).observe(value)
 
 
 def gauge(name: str, value: float, **labels: str) -> None:
-    series(name, **labels).set(value)
+    if _enabled:
+        series(name, **labels).set(value)
 
 
 def gauge_from(name: str, read: Callable[[], float], **labels: str) -> None:
@@ -79,12 +87,18 @@ def gauge_from(name: str, read: Callable[[], float], **labels: str) -> None:
     series(name, **labels).set_function(read)
 
 
+def enabled() -> bool:
+    return _enabled
+
+
 _served: set[int] = set()
 
 
 def serve(port: int) -> None:
-    """Serve /metrics on ``port`` (0: not at all), once per process however many
-    service containers it runs."""
+    """Serve /metrics on ``port``, once per process however many service containers
+    it runs; with port 0, count nothing at all."""
+    global _enabled
+    _enabled = bool(port)
     if not port or port in _served:
         return
     _served.add(port)

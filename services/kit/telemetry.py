@@ -89,6 +89,8 @@ class ServiceFigures(DependencyProvider):
         from services.kit.events.handlers import EventHandler
         from services.kit.events.topology import amqp_uri
 
+        if not metrics.enabled():
+            return
         self.service = self.container.service_name
         self.database = database_of(self.container, "ServiceFigures")
         pool = self.database.engine.pool
