@@ -148,7 +148,7 @@ class Bench:
                                    cwd=environment.PROJECT_ROOT, stdout=subprocess.DEVNULL)
         try:
             wait_for_port(port)
-            users = [str(row[0]) for row in db.rows(
+            users = [str(row[0]) for row in db.write(
                 "INSERT INTO user_management.users (user_id, email, password_hash) "
                 "SELECT gen_random_uuid(), 'reference-' || n || '@example.com', 'x' "
                 "FROM generate_series(1, 40) AS n RETURNING user_id")]

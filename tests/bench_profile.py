@@ -31,9 +31,11 @@ LIBRARIES = (
 )
 
 
-def library_of(frame: str) -> str:
+def library_of(path: str) -> str:
+    """py-spy names files relative to their sys.path entry (eventlet/hubs/hub.py)."""
+    path = path if path.startswith("/") else "/" + path
     for marker, name in LIBRARIES:
-        if marker in frame:
+        if marker in path:
             return name
     return "other (python, stdlib)"
 

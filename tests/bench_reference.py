@@ -18,6 +18,7 @@ service, RPC over RabbitMQ, the relay and the four consumers of every shift.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 
@@ -111,20 +112,26 @@ async def list_shifts(request: Request) -> Response:
     return answer(PAGE.dump(page))
 
 
-async def startup(app: Starlette) -> None:
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette):
     url = config.kit().database_url.replace("postgresql+psycopg://", "postgresql://")
     app.state.pool = AsyncConnectionPool(url, min_size=4, max_size=10, open=False,
                                          kwargs={"row_factory": namedtuple_row, "autocommit": True})
     await app.state.pool.open()
     app.state.redis = aioredis.from_url(config.kit().redis_url)
+    yield
+    await app.state.pool.close()
+    await app.state.redis.aclose()
+
+
+async def ping(request: Request) -> Response:
+    return Response(b"pong")
 
 
 def make_app() -> Starlette:
-    app = Starlette(routes=[Route("/api/v1/mood/shift", log_shift, methods=["POST"]),
-                            Route("/api/v1/mood/shifts", list_shifts, methods=["GET"]),
-                            Route("/ping", lambda request: Response(b"pong"), methods=["GET"])])
-    app.add_event_handler("startup", lambda: startup(app))
-    return app
+    return Starlette(routes=[Route("/api/v1/mood/shift", log_shift, methods=["POST"]),
+                             Route("/api/v1/mood/shifts", list_shifts, methods=["GET"]),
+                             Route("/ping", ping, methods=["GET"])], lifespan=lifespan)
 
 
 def main() -> None:

@@ -24,6 +24,12 @@ def rows(sql: str, **params) -> list:
         return conn.execute(text(sql), params).all()
 
 
+def write(sql: str, **params) -> list:
+    """Change rows directly (committed) and return what the statement returns."""
+    with engine().begin() as conn:
+        return conn.execute(text(sql), params).all()
+
+
 def execute(sql: str, **params) -> int:
     """Change rows directly (committed): how a test moves a clock on. Returns the row count."""
     with engine().begin() as conn:
