@@ -113,6 +113,12 @@ APP_METRICS = (
     AppMetric("sanctum_crisis_to_first_send_seconds", "histogram",
               "From a crisis being detected to the first message about it accepted by a provider.",
               (), SEND_BUCKETS),
+    # The CloudWatch agent drops histograms, so the first-send time reaches CloudWatch's
+    # alarms as this gauge; it also shows a stall while it happens (no send, nothing to
+    # observe in the histogram). Read by the notifications service from its own tables.
+    AppMetric("sanctum_crisis_oldest_unsent_age_seconds", "gauge",
+              "Age of the oldest crisis to be alerted with no message about it accepted by a "
+              "provider yet (0 when none)."),
     AppMetric("sanctum_reminders_fired_total", "counter", "Scheduled reminders sent, by kind.",
               ("kind",)),
     AppMetric("sanctum_exports_finished_total", "counter",
