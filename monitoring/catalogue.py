@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 AGENT_NAMESPACE = "CWAgent"
 APP_NAMESPACE = "Sanctum"
+# Where the CloudWatch agent publishes the application's Prometheus series it scrapes on
+# each host (monitoring/agent.py), under their catalogue names.
+APP_METRICS_NAMESPACE = "Sanctum/App"
 MEMORY_METRIC = "mem_used_percent"
 DISK_METRIC = "disk_used_percent"
 QUEUE_DEPTH_METRIC = "BrokerQueueDepth"

@@ -73,7 +73,7 @@ field() {
 }
 
 step() { STEP=$1; printf '[smoke] %-34s' "$1"; }
-ok() { echo "ok${1:+ ($1)}"; }
+ok() { echo "ok"; }
 
 step "health"
 request GET "$BASE/health" 200
