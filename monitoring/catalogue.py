@@ -134,6 +134,10 @@ PROCESS_METRICS = ("process_resident_memory_bytes", "process_virtual_memory_byte
 # The backup tool writes this beside its CloudWatch figures (node exporter's textfile
 # collector reads it on the host): seconds since the epoch of each job's last success.
 BACKUP_LAST_SUCCESS_SERIES = "sanctum_backup_last_success_timestamp_seconds"
+# The node exporter's textfile directory on a host (compose's node-exporter mounts it;
+# NODE_TEXTFILE_DIR moves it): the backup tool writes its .prom file there, one series per
+# backup job with the job's name in the label `job` (the alert rules expect that label).
+BACKUP_TEXTFILE_DIR = "/var/lib/node-exporter/textfile"
 
 
 def app_metric(name: str) -> AppMetric:

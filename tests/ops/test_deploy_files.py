@@ -226,6 +226,19 @@ def compose_config(tmp_path: Path, **env: str) -> dict:
     return json.loads(result.stdout)
 
 
+def test_compose_monitoring_profile_is_valid_and_off_by_default(tmp_path):
+    """`--profile monitoring` adds Prometheus, Alertmanager, Grafana and the node exporter
+    (monitoring/README.md); a host's bare `up` (COMPOSE_PROFILES=data) starts none of them."""
+    from monitoring import catalogue
+
+    monitoring = {"prometheus", "alertmanager", "grafana", "node-exporter"}
+    services = compose_config(tmp_path, COMPOSE_PROFILES="data,monitoring")["services"]
+    assert monitoring <= set(services)
+    textfile = [v for v in services["node-exporter"]["volumes"] if v["target"] == "/textfile"]
+    assert textfile[0]["source"] == catalogue.BACKUP_TEXTFILE_DIR
+    assert not monitoring & set(compose_config(tmp_path, COMPOSE_PROFILES="data")["services"])
+
+
 def test_compose_fits_the_phase1_host(tmp_path):
     """What a bare `docker compose up -d` starts on the phase 1 host (COMPOSE_PROFILES=data:
     the data services, never the `planned` ones) fits a t3.medium, and every process of
