@@ -23,7 +23,7 @@ TEST_PACKAGES := poppler-utils
 export PATH := $(BIN):$(PATH)
 export SANCTUM_CONFIG := $(CONFIG)
 
-.PHONY: help deps deps-all system secrets migrate downgrade run test test-app test-infra test-ops bench shell lint clean
+.PHONY: help deps deps-all system secrets migrate downgrade run monitoring test test-app test-infra test-ops test-monitoring bench shell lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,15 +62,28 @@ migrate: deps system secrets ## migrate the database to head and declare message
 downgrade: deps system ## migrate the database down to base (drops every service schema)
 	@$(BIN)/alembic -c migrations/alembic.ini downgrade base
 
-run: migrate ## start every service and the gateway (Ctrl-C stops them)
+# MONITORING=1: Prometheus and Alertmanager too (monitoring/local.py), from this terminal.
+MONITORING ?=
+MONITORING_PACKAGES := prometheus prometheus-alertmanager
+
+run: migrate ## start every service and the gateway (Ctrl-C stops them; MONITORING=1 adds Prometheus)
+ifeq ($(MONITORING),1)
+	@scripts/ensure-system.sh $(MONITORING_PACKAGES)
+	@$(BIN)/python -m monitoring.local --with-stack
+else
 	@$(BIN)/python -m services.ops.stack
+endif
+
+monitoring: deps ## Prometheus and Alertmanager for a running `make run` (another terminal)
+	@scripts/ensure-system.sh $(MONITORING_PACKAGES)
+	@$(BIN)/python -m monitoring.local
 
 shell: deps secrets ## nameko shell with the project's config: n.rpc.<service>.<method>(...)
 	@PYTHONSTARTUP=$(CURDIR)/services/ops/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
 
 test: deps-all secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
 	@scripts/ensure-system.sh $(TEST_PACKAGES)
-	@$(MAKE) --no-print-directory lint test-app test-infra test-ops
+	@$(MAKE) --no-print-directory lint test-app test-infra test-ops test-monitoring
 
 # The three suites run as separate pytest sessions: the app suite monkey-patches
 # with eventlet (tests/conftest.py), which Pulumi's asyncio/grpc runtime and the
@@ -84,6 +97,9 @@ test-infra:
 
 test-ops:
 	@scripts/test-ops.sh
+
+test-monitoring:
+	@scripts/test-monitoring.sh
 
 bench: deps secrets system ## throughput, latency and memory figures (prints, never fails on speed)
 	@scripts/ensure-system.sh $(BENCH_PACKAGES)

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 AGENT_NAMESPACE = "CWAgent"
 APP_NAMESPACE = "Sanctum"
+# Where the CloudWatch agent publishes the application's Prometheus series it scrapes on
+# each host (monitoring/agent.py), under their catalogue names.
+APP_METRICS_NAMESPACE = "Sanctum/App"
 MEMORY_METRIC = "mem_used_percent"
 DISK_METRIC = "disk_used_percent"
 QUEUE_DEPTH_METRIC = "BrokerQueueDepth"
@@ -114,6 +117,12 @@ APP_METRICS = (
     AppMetric("sanctum_crisis_to_first_send_seconds", "histogram",
               "From a crisis being detected to the first message about it accepted by a provider.",
               (), SEND_BUCKETS),
+    # The CloudWatch agent drops histograms, so the first-send time reaches CloudWatch's
+    # alarms as this gauge; it also shows a stall while it happens (no send, nothing to
+    # observe in the histogram). Read by the notifications service from its own tables.
+    AppMetric("sanctum_crisis_oldest_unsent_age_seconds", "gauge",
+              "Age of the oldest crisis to be alerted with no message about it accepted by a "
+              "provider yet (0 when none)."),
     AppMetric("sanctum_reminders_fired_total", "counter", "Scheduled reminders sent, by kind.",
               ("kind",)),
     AppMetric("sanctum_exports_finished_total", "counter",
@@ -126,6 +135,10 @@ PROCESS_METRICS = ("process_resident_memory_bytes", "process_virtual_memory_byte
 # The backup tool writes this beside its CloudWatch figures (node exporter's textfile
 # collector reads it on the host): seconds since the epoch of each job's last success.
 BACKUP_LAST_SUCCESS_SERIES = "sanctum_backup_last_success_timestamp_seconds"
+# The node exporter's textfile directory on a host (compose's node-exporter mounts it;
+# NODE_TEXTFILE_DIR moves it): the backup tool writes its .prom file there, one series per
+# backup job with the job's name in the label `job` (the alert rules expect that label).
+BACKUP_TEXTFILE_DIR = "/var/lib/node-exporter/textfile"
 
 
 def app_metric(name: str) -> AppMetric:

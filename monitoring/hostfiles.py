@@ -17,6 +17,9 @@ DOCKER_DAEMON_JSON = "/etc/docker/daemon.json"
 DOCKER_CLIENT_CONFIG = "/root/.docker/config.json"
 CLOUDWATCH_AGENT_HOME = "/opt/aws/amazon-cloudwatch-agent"
 CLOUDWATCH_AGENT_CONFIG = f"{CLOUDWATCH_AGENT_HOME}/etc/sanctum.json"
+# The agent's Prometheus scrape configuration (monitoring/agent.py), which the agent
+# configuration above names.
+CLOUDWATCH_AGENT_PROMETHEUS_CONFIG = f"{CLOUDWATCH_AGENT_HOME}/etc/sanctum-prometheus.yaml"
 
 
 def _text(document: dict[str, Any]) -> str:
@@ -45,6 +48,18 @@ def docker_client_config(registry: str) -> str:
     return _text({"credHelpers": {registry: "ecr-login"}})
 
 
+def _compact(document: dict[str, Any]) -> str:
+    # The agent's two files go into the first-boot script whole: compact, because EC2
+    # refuses user data over 16 KiB (infra/sanctum_infra/userdata.py).
+    return json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
+
+
 def cloudwatch_agent_json(config: dict[str, Any]) -> str:
     """The CloudWatch agent configuration (monitoring.agent) as the file's text."""
-    return _text(config)
+    return _compact(config)
+
+
+def cloudwatch_agent_prometheus(config: dict[str, Any]) -> str:
+    """The agent's Prometheus scrape configuration (monitoring.agent) as the file's text:
+    JSON, which Prometheus reads as YAML."""
+    return _compact(config)

@@ -16,8 +16,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from monitoring import scrape
 from monitoring.catalogue import (
     AGENT_NAMESPACE,
+    APP_METRICS_NAMESPACE,
     APP_NAMESPACE,
     BACKUP_NAMESPACE,
     DISK_METRIC,
@@ -87,6 +89,7 @@ class Compute(Tier):
             else:
                 self._cluster(role, sizes[role.name])
         self._alarms()
+        self._application_alarms()
         self.register_outputs({})
 
     # --- alarms on the hosts ---------------------------------------------------------------
@@ -109,6 +112,30 @@ class Compute(Tier):
             alarm("broker-queue-depth", "messages piling up in RabbitMQ", t.queue_depth,
                   metric=Metric(APP_NAMESPACE, QUEUE_DEPTH_METRIC, dims), statistic="Maximum",
                   periods=5)
+
+    # --- alarms on the application (its Prometheus series, through the agent) ------------
+
+    def _application_alarms(self) -> None:
+        """On the series the CloudWatch agent scrapes from every process (monitoring/agent.py:
+        CLOUDWATCH_SERIES), summed or maximised over processes and hosts."""
+        t = self.settings.observability.thresholds
+        alarm = functools.partial(self.observability.alarm, self)
+        alarm("crisis-pipeline-stalled",
+              "crises raised for alerting and no crisis message accepted in 10 minutes", 0,
+              queries=_crisis_stall_queries(), periods=1, missing="notBreaching")
+        oldest_unsent = _app_metric("sanctum_crisis_oldest_unsent_age_seconds")
+        alarm("crisis-first-send-overdue", "a crisis waits for its first message",
+              t.crisis_first_send_seconds, metric=oldest_unsent, statistic="Maximum", periods=2,
+              missing="notBreaching")
+        alarm("crisis-alerts-failing", "crisis messages failing for good", 0,
+              metric=_app_metric("sanctum_alerts_failed_total"), statistic="Sum", period=300,
+              periods=1, missing="notBreaching")
+        alarm("dead-letters", "events parked in a dead-letter queue", 0,
+              metric=_app_metric("sanctum_dead_letter_messages"), statistic="Maximum", periods=2,
+              missing="notBreaching")
+        alarm("outbox-stuck", "an outbox event not published", t.outbox_age_seconds,
+              metric=_app_metric("sanctum_outbox_oldest_pending_age_seconds"),
+              statistic="Maximum", periods=3, missing="notBreaching")
 
     # --- registry and role -------------------------------------------------------------
 
@@ -358,6 +385,27 @@ class Compute(Tier):
             },
             opts=self.child(),
         )
+
+
+def _app_metric(name: str, **labels: str) -> Metric:
+    """An application series as the CloudWatch agent publishes it (dimension `job`)."""
+    return Metric(APP_METRICS_NAMESPACE, name, {"job": scrape.APP_JOB, **labels})
+
+
+def _crisis_stall_queries() -> list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict]:
+    """1 for a 10-minute window with crises raised for alerting and no message accepted."""
+
+    def total(query_id: str, metric: Metric) -> aws.cloudwatch.MetricAlarmMetricQueryArgsDict:
+        return {"id": query_id, "return_data": False, "metric": {
+            "namespace": metric.namespace, "metric_name": metric.name,
+            "dimensions": metric.dimensions, "period": 600, "stat": "Sum"}}
+
+    return [
+        total("crises", _app_metric("sanctum_crises_detected_total", alerted="true")),
+        total("sent", _app_metric("sanctum_alerts_sent_total")),
+        {"id": "stalled", "label": "crises without a message", "return_data": True,
+         "expression": "IF(FILL(crises, 0) > 0 AND FILL(sent, 0) == 0, 1, 0)"},
+    ]
 
 
 def _metadata_options() -> Any:

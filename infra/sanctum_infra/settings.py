@@ -141,6 +141,10 @@ class AlarmThresholds(Section):
     free_storage_gb: float = 10.0
     queue_depth: int = 1000
     replica_lag_seconds: float = 30.0
+    # The application's series (monitoring/agent.py): a crisis waiting for its first
+    # message, and an outbox event not published.
+    crisis_first_send_seconds: float = 300.0
+    outbox_age_seconds: float = 120.0
 
 
 class ObservabilitySettings(Section):

@@ -213,14 +213,18 @@ def _cloudwatch_agent(c: HostConfig) -> str:
     disks = ("/",) + tuple(c.volumes)
     config = hostfiles.cloudwatch_agent_json(
         agent.agent_config(c.metric_dimension, disks, c.system_log_group))
+    scrape = hostfiles.cloudwatch_agent_prometheus(agent.prometheus_scrape_config())
     bucket = f"amazoncloudwatch-agent-{c.region}"
     path, home = hostfiles.CLOUDWATCH_AGENT_CONFIG, hostfiles.CLOUDWATCH_AGENT_HOME
     return f"""
-# CloudWatch agent: memory and disk metrics for the alarms, host and backup logs
-# (the file Ansible's cloudwatch_agent role writes: monitoring/hostfiles.py).
+# CloudWatch agent: memory and disk metrics for the alarms, host and backup logs, the
+# application's Prometheus series (the files Ansible's cloudwatch_agent role writes:
+# monitoring/hostfiles.py and agent.py).
 curl -fsSLo /tmp/cwagent.deb \\
   https://{bucket}.s3.{c.region}.amazonaws.com/debian/amd64/latest/amazon-cloudwatch-agent.deb
 dpkg -i /tmp/cwagent.deb
+cat >{hostfiles.CLOUDWATCH_AGENT_PROMETHEUS_CONFIG} <<'EOF'
+{scrape}EOF
 cat >{path} <<'EOF'
 {config}EOF
 {home}/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:{path}"""

@@ -47,7 +47,7 @@ SITE = [{
     ],
 }]
 WRITTEN_BY_BOTH = (hostfiles.DOCKER_DAEMON_JSON, hostfiles.DOCKER_CLIENT_CONFIG,
-                   hostfiles.CLOUDWATCH_AGENT_CONFIG)
+                   hostfiles.CLOUDWATCH_AGENT_CONFIG, hostfiles.CLOUDWATCH_AGENT_PROMETHEUS_CONFIG)
 
 
 def user_data(run: Run, cluster: str) -> str:

@@ -139,3 +139,41 @@ def test_every_phase_sets_the_profiles_and_what_compose_interpolates(runs: dict[
                 assert env[name].startswith("${"), (phase, name)
             assert "chmod 0640 /etc/sanctum/secrets/*" in script
             assert f"chgrp {userdata.CONTAINER_UID} /etc/sanctum/secrets" in script
+
+
+def _app_metrics_watched(alarm: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """(metric name, dimensions) of every application series an alarm reads."""
+    if alarm.get("namespace") == catalogue.APP_METRICS_NAMESPACE:
+        return [(alarm["metricName"], alarm["dimensions"])]
+    return [(q["metric"]["metricName"], q["metric"]["dimensions"])
+            for q in alarm.get("metricQueries") or []
+            if "metric" in q and q["metric"]["namespace"] == catalogue.APP_METRICS_NAMESPACE]
+
+
+def test_application_alarms_watch_series_the_agent_scrapes(phase_run: Run) -> None:
+    """The crisis, dead-letter and outbox alarms read the catalogue's Prometheus series
+    exactly as the agent on every host declares them (name, namespace, dimensions), and
+    the agent scrapes them from every process's metrics port."""
+    declared: dict[str, set[frozenset[str]]] = {}
+    for script in scripts(phase_run).values():
+        prometheus = _agent(script)["logs"]["metrics_collected"]["prometheus"]
+        emf = prometheus["emf_processor"]
+        assert emf["metric_namespace"] == catalogue.APP_METRICS_NAMESPACE
+        for declaration in emf["metric_declaration"]:
+            for selector in declaration["metric_selectors"]:
+                name = selector.strip("^$")
+                declared.setdefault(name, set()).update(frozenset(d) for d in declaration["dimensions"])
+        scrape = json.loads(script.split(
+            f"cat >{prometheus['prometheus_config_path']} <<'EOF'\n", 1)[1].split("\nEOF", 1)[0])
+        targets = {c["labels"]["process"]: c["targets"] for c in scrape["scrape_configs"][0]["static_configs"]}
+        assert targets["notifications"] == ["127.0.0.1:3009"] and len(targets) == 13
+    watched = [(alarm.name, metric) for alarm in phase_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+               for metric in _app_metrics_watched(alarm.inputs)]
+    assert {name for _, (name, _) in watched} >= {
+        "sanctum_crises_detected_total", "sanctum_alerts_sent_total", "sanctum_alerts_failed_total",
+        "sanctum_crisis_oldest_unsent_age_seconds", "sanctum_dead_letter_messages",
+        "sanctum_outbox_oldest_pending_age_seconds"}
+    for alarm_name, (name, dimensions) in watched:
+        assert name in catalogue.known_series(), alarm_name
+        assert frozenset(dimensions) in declared.get(name, set()), (alarm_name, name, dimensions)
+        assert dimensions["job"] == "sanctum", alarm_name

@@ -146,6 +146,11 @@ def test_compose_names_every_service_with_a_health_check():
         "rabbitmq",
         "migrate",
         "backup",
+        # profile `monitoring` (tests/monitoring checks their files)
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "node-exporter",
     }
     built = {name: process.path for name, process in registry.SERVICES.items()}
     for name in SERVICES:
@@ -219,6 +224,19 @@ def compose_config(tmp_path: Path, **env: str) -> dict:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def test_compose_monitoring_profile_is_valid_and_off_by_default(tmp_path):
+    """`--profile monitoring` adds Prometheus, Alertmanager, Grafana and the node exporter
+    (monitoring/README.md); a host's bare `up` (COMPOSE_PROFILES=data) starts none of them."""
+    from monitoring import catalogue
+
+    monitoring = {"prometheus", "alertmanager", "grafana", "node-exporter"}
+    services = compose_config(tmp_path, COMPOSE_PROFILES="data,monitoring")["services"]
+    assert monitoring <= set(services)
+    textfile = [v for v in services["node-exporter"]["volumes"] if v["target"] == "/textfile"]
+    assert textfile[0]["source"] == catalogue.BACKUP_TEXTFILE_DIR
+    assert not monitoring & set(compose_config(tmp_path, COMPOSE_PROFILES="data")["services"])
 
 
 def test_compose_fits_the_phase1_host(tmp_path):
@@ -390,6 +408,16 @@ def test_cloudwatch_agent_config_matches_the_alarms_and_ships_backup_logs():
     for job in jobs():
         assert f"/var/log/sanctum/backup-{job['name']}.log" in files, job["name"]
     assert {"/var/log/sanctum-bootstrap.log", "/var/log/auth.log"} <= files
+    # The application's Prometheus series: the scrape file both paths write, and its name
+    # in the agent's configuration.
+    assert "sanctum_cloudwatch_agent_prometheus" in tasks[1]["ansible.builtin.copy"]["content"]
+    scrape = json.loads(hostfiles_filters()["sanctum_cloudwatch_agent_prometheus"]("InstanceId"))
+    assert scrape == agent.prometheus_scrape_config()
+    prometheus = expected["logs"]["metrics_collected"]["prometheus"]
+    defaults = yaml.safe_load((ANSIBLE / "roles/cloudwatch_agent/defaults/main.yml").read_text())
+    assert prometheus["prometheus_config_path"] == defaults[
+        "cloudwatch_agent_prometheus_config_path"].replace(
+        "{{ cloudwatch_agent_home }}", defaults["cloudwatch_agent_home"])
 
 
 def test_host_files_have_one_source():

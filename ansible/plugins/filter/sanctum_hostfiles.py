@@ -3,8 +3,8 @@
 The text comes from the repository's monitoring package (monitoring/hostfiles.py
 and agent.py, standard library only), so Ansible and the user data write the same
 bytes: the Docker daemon settings, root's Docker client configuration (ECR
-credential helper) and the CloudWatch agent configuration. Ansible runs from the
-project's virtualenv, where the package is installed.
+credential helper), the CloudWatch agent configuration and its Prometheus scrape
+file. Ansible runs from the project's virtualenv, where the package is installed.
 """
 
 from __future__ import annotations
@@ -25,10 +25,16 @@ def cloudwatch_agent_json(dimension, disk_paths, log_group):
     return hostfiles.cloudwatch_agent_json(config)
 
 
+def cloudwatch_agent_prometheus(_dimension=None):
+    """The agent's Prometheus scrape configuration (the same on every host)."""
+    return hostfiles.cloudwatch_agent_prometheus(agent.prometheus_scrape_config())
+
+
 class FilterModule:
     def filters(self):
         return {
             "sanctum_docker_daemon_json": docker_daemon_json,
             "sanctum_docker_client_config": docker_client_config,
             "sanctum_cloudwatch_agent_json": cloudwatch_agent_json,
+            "sanctum_cloudwatch_agent_prometheus": cloudwatch_agent_prometheus,
         }
