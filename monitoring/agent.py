@@ -26,7 +26,7 @@ from monitoring.hostfiles import CLOUDWATCH_AGENT_PROMETHEUS_CONFIG
 # (gauges) over processes, label values and hosts. Each name/dimension set is a custom
 # metric (billed monthly): keep the list to what an alarm or a runbook needs.
 CLOUDWATCH_SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("sanctum_crises_detected_total", ("alerted",)),
+    ("sanctum_crises_detected_total", ()),
     ("sanctum_alerts_sent_total", ()),
     ("sanctum_alerts_failed_total", ()),
     ("sanctum_crisis_oldest_unsent_age_seconds", ()),

@@ -44,9 +44,9 @@ ROWS = (
     row(
         "Crisis pipeline",
         panel("Crises detected (per 5 min)", [
-            query("sum by (alerted) (increase(sanctum_crises_detected_total[5m]))",
-                  "alerted={{alerted}}")],
-              description="Raised by pattern analysis; alerted=false: within the user's cool-down."),
+            query("sum(increase(sanctum_crises_detected_total[5m]))", "crises raised")],
+              description="Raised by pattern analysis; each starts an escalation ladder (rules "
+                          "firing within the user's cool-down are flagged, not counted)."),
         panel("Crisis messages sent and failed (per 5 min)", [
             query("sum by (channel, recipient) (increase(sanctum_alerts_sent_total[5m]))",
                   "sent {{channel}} to {{recipient}}"),

@@ -401,7 +401,7 @@ def _crisis_stall_queries() -> list[aws.cloudwatch.MetricAlarmMetricQueryArgsDic
             "dimensions": metric.dimensions, "period": 600, "stat": "Sum"}}
 
     return [
-        total("crises", _app_metric("sanctum_crises_detected_total", alerted="true")),
+        total("crises", _app_metric("sanctum_crises_detected_total")),
         total("sent", _app_metric("sanctum_alerts_sent_total")),
         {"id": "stalled", "label": "crises without a message", "return_data": True,
          "expression": "IF(FILL(crises, 0) > 0 AND FILL(sent, 0) == 0, 1, 0)"},

@@ -82,6 +82,13 @@ def gauge(name: str, value: float, **labels: str) -> None:
         series(name, **labels).set(value)
 
 
+def zero(name: str, **labels: str) -> None:
+    """Create a labelled series at 0 before anything happens to it, so a rate over the
+    first event after a start sees it (a series born at 1 shows no increase)."""
+    if _enabled:
+        series(name, **labels)
+
+
 def gauge_from(name: str, read: Callable[[], float], **labels: str) -> None:
     """A gauge read when scraped (cheap, in-process figures such as the pool in use)."""
     series(name, **labels).set_function(read)

@@ -82,7 +82,11 @@ FROM "{schema}".outbox WHERE status = 'pending'
 
 
 class ServiceFigures(DependencyProvider):
-    """Samples the service's outbox and queues in the background."""
+    """Samples the service's outbox and queues in the background; ``sample(connection)``,
+    if given, samples what only that service knows, on the same schedule."""
+
+    def __init__(self, sample=None):
+        self.sample = sample
 
     def start(self):
         from services.kit.db import database_of
@@ -125,6 +129,8 @@ class ServiceFigures(DependencyProvider):
     def _sample_outbox(self) -> None:
         with self.database.engine.connect() as conn:
             pending, age = conn.execute(text(OUTBOX_FIGURES.format(schema=self.database.schema))).one()
+            if self.sample is not None:
+                self.sample(conn)
         metrics.gauge("sanctum_outbox_pending_rows", pending, service=self.service)
         metrics.gauge("sanctum_outbox_oldest_pending_age_seconds", float(age), service=self.service)
 

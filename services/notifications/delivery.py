@@ -203,6 +203,32 @@ WHERE c.crisis_id::text = :crisis AND (
 """)
 
 
+# The oldest crisis with a message planned and none of its messages sent yet (seconds;
+# 0 when none): a stall seen while it happens. The last day only: older is history.
+OLDEST_UNSENT = text("""
+SELECT coalesce(extract(epoch FROM now() - min(c.detected_at)), 0) FROM notifications.crises c
+WHERE c.status = 'open' AND c.detected_at > now() - interval '1 day'
+  AND EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.reference = c.crisis_id::text
+              AND n.kind IN ('crisis', 'crisis_prompt'))
+  AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.reference = c.crisis_id::text
+                  AND n.kind IN ('crisis', 'crisis_prompt') AND n.status = 'sent')
+""")
+CHANNELS, FAILURES = ("email", "sms"), ("refused", "gave_up", "opted_out", "uncertain")
+
+
+def sample_figures(conn) -> None:
+    """The notifications' own figure for the metrics (kit/telemetry.py ServiceFigures)."""
+    metrics.gauge("sanctum_crisis_oldest_unsent_age_seconds", float(conn.execute(OLDEST_UNSENT).scalar()))
+
+
+def zero_figures() -> None:
+    for channel in CHANNELS:
+        for recipient in ("user", "contact"):
+            metrics.zero("sanctum_alerts_sent_total", channel=channel, recipient=recipient)
+        for reason in FAILURES:
+            metrics.zero("sanctum_alerts_failed_total", channel=channel, reason=reason)
+
+
 def _count_failure(row, reason: str) -> None:
     if row.kind in CRISIS_KINDS:
         metrics.count("sanctum_alerts_failed_total", channel=row.channel, reason=reason)
@@ -215,6 +241,7 @@ class Delivery(DependencyProvider):
         self.database = database_of(self.container, "Delivery")
 
     def start(self):
+        zero_figures()
         options = settings()
         self.deliverer = Deliverer(
             self.database, dispatcher_of(self.container), all_channels(),

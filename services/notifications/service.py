@@ -12,6 +12,7 @@ from services.kit.events import batch_event_handler, event_handler
 from services.kit.profiles import ProfileCopy, save_timezone
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
+from services.kit.telemetry import ServiceFigures
 from services.notifications import (
     delivery,
     escalation,
@@ -22,6 +23,7 @@ from services.notifications import (
     reminders,
 )
 from services.notifications.channels import settings
+from services.notifications.delivery import sample_figures
 from services.notifications.models import Recipient
 from services.notifications.scheduler import (
     CHECK_IN_CONTACT_DUE,
@@ -42,6 +44,7 @@ class NotificationsService(ProfileCopy, DomainService):
     medications = RpcClient("medications")
     delivery = delivery.Delivery()
     scheduler = Scheduler()
+    figures = ServiceFigures(sample=sample_figures)
 
     # --- the escalation ladder ------------------------------------------------------------
     def _context(self, user_id: str) -> dict | None:

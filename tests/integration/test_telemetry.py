@@ -128,6 +128,10 @@ def test_outbox_queues_and_pool_are_sampled(stack, user):
     assert 'sanctum_db_pool_connections_in_use{service="pattern_analysis"}' in text
     mood = wait_until(lambda: "sanctum_outbox_pending_rows{" in (t := scrape(stack, "mood_tracking")) and t)
     assert value(mood, "sanctum_outbox_oldest_pending_age_seconds", service="mood_tracking") >= 0
+    # The crisis pipeline's own figures exist before any crisis, so the first one shows.
+    notifications = scrape(stack, "notifications")
+    assert 'sanctum_alerts_failed_total{channel="sms",reason="gave_up"}' in notifications
+    assert "sanctum_crisis_oldest_unsent_age_seconds " in notifications
 
 
 def test_an_unexpected_error_reaches_sentry_with_nothing_private(stack, private, telemetry):

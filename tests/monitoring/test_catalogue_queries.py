@@ -42,7 +42,7 @@ def test_the_agent_sends_catalogue_series_to_cloudwatch():
 
 @pytest.mark.parametrize("typo", [
     ("sanctum_alerts_sent_total", "sanctum_alert_sent_total"),
-    ('{alerted="true"}', '{alerted_="true"}'),
+    ('{outcome="error"}', '{outcom="error"}'),
     ("sanctum_crisis_to_first_send_seconds_bucket", "sanctum_crisis_to_first_send_bucket"),
 ])
 def test_a_typo_in_a_rule_is_caught(typo):
