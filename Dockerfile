@@ -29,6 +29,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PSYCOPG_WAIT_FUNC=wait_select \
     EVENTLET_THREADPOOL_SIZE=2 \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    EVENTLET_NO_GREENDNS=yes \
     SANCTUM_CONFIG=/app/config.yaml
 RUN groupadd --system --gid 10001 sanctum \
     && useradd --system --uid 10001 --gid sanctum --home-dir /app --shell /usr/sbin/nologin sanctum

@@ -14,8 +14,6 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openai
-
 from services.ai_context import replies, safety
 
 log = logging.getLogger(__name__)
@@ -69,6 +67,8 @@ class External:
     name = "external"
 
     def __init__(self, base_url: str, model: str, key_file: str, timeout_seconds: float):
+        import openai  # only where an operator configured a model: 20 MiB a process otherwise
+
         key = Path(key_file).read_text().strip() if key_file else "not-needed"
         self.model = model
         self.client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout_seconds,
@@ -107,6 +107,8 @@ def answer(request: Request, external: External | None) -> Reply:
     builtin = Builtin()
     if external is None:
         return builtin.reply(request)
+    import openai  # loaded already: an External exists
+
     try:
         reply = external.reply(request)
     except (openai.OpenAIError, ValueError, KeyError, IndexError, TypeError) as exc:
