@@ -480,6 +480,18 @@ def report(results: dict, latencies: list[float], memory: dict, args,
           f"(1.2 GiB) for the thirteen)")
 
 
+def report_quick(results: dict, memory: dict, args, reference: dict, profile: dict) -> None:
+    bare = (results["bare"]["rps"] + results["bare_again"]["rps"]) / 2
+    post, get = results["post"], results["get"]
+    loaded = post["alerts_under_load"]
+    print(f"\nbare {bare:.0f}  reference POST {reference['post']['rps']:.0f} GET {reference['get']['rps']:.0f}"
+          f"  |  POST {post['rps']:.0f} ({post['rps'] / reference['post']['rps']:.2f} of ref, "
+          f"{post['rps'] / bare:.2f} of bare)  GET {get['rps']:.0f} ({get['rps'] / reference['get']['rps']:.2f} "
+          f"of ref)  |  behind {post['behind']}  |  crises under load p50 {percentile(loaded, 50):.0f} "
+          f"max {max(loaded):.0f} ms  |  memory {sum(memory.values()):.0f} MiB")
+    report_profile(profile, reference)
+
+
 def report_profile(profile: dict, reference: dict | None) -> None:
     per = 1000 / profile["requests"]
     cpu = profile["cpu"]
@@ -509,6 +521,8 @@ def main() -> int:
     parser.add_argument("--reminders", type=int, default=1000)
     parser.add_argument("--export-days", type=int, default=365)
     parser.add_argument("--only-exports", action="store_true", help="just the export figures")
+    parser.add_argument("--quick", action="store_true",
+                        help="the reference, throughput, profile and memory only (for iterating)")
     args = parser.parse_args()
     bench = Bench(args)
     bench.prepare()
@@ -527,6 +541,10 @@ def main() -> int:
         results = bench.throughput()
         memory = bench.memory()
         profile = bench.profile()
+        if args.quick:
+            bench.stop()
+            report_quick(results, memory, args, reference, profile)
+            return 0
         latencies = bench.crisis_latency()
         prompts = bench.prompt_latency()
         bursts = [bench.reminder_burst(args.reminders, 1), bench.reminder_burst(args.reminders, 2)]

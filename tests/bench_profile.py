@@ -106,6 +106,11 @@ class Sampler:
         return shares
 
 
+# Where a green-threaded process waits for work: the hub's poll. Not CPU spent.
+IDLE_FRAMES = ("wait (eventlet/hubs/", "do_poll (eventlet/hubs/", "wait (eventlet/hubs/epolls.py",
+               "squelch_exception")
+
+
 def _shares(collapsed: str) -> dict[str, float]:
     counts: collections.Counter = collections.Counter()
     for line in collapsed.splitlines():
@@ -113,6 +118,8 @@ def _shares(collapsed: str) -> dict[str, float]:
         if not stack or not count.isdigit():
             continue
         leaf = stack.rsplit(";", 1)[-1]
+        if leaf.startswith(IDLE_FRAMES):
+            continue
         if "(" in leaf:  # "function (path:line)"
             counts[library_of(leaf[leaf.index("(") + 1:])] += int(count)
         else:

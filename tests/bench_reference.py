@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 
 import orjson
@@ -106,7 +105,7 @@ async def list_shifts(request: Request) -> Response:
             cursor = await conn.execute(LIST_SHIFTS, {"user_id": user_id, "limit": query["limit"]})
             page = {"items": [shifts.shift_dict(row) for row in await cursor.fetchall()],
                     "next_cursor": None}
-        await request.app.state.redis.set(key, json.dumps(page), ex=120)
+        await request.app.state.redis.set(key, orjson.dumps(page), ex=120)
     else:
         page = orjson.loads(cached)
     return answer(PAGE.dump(page))

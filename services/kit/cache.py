@@ -9,7 +9,13 @@ generation and the value together).
 
 Redis trouble never fails a request: reads fall through to PostgreSQL. If an
 invalidation cannot be delivered, this process stops trusting the cache until
-the entries it might have left behind have expired.
+the entries it might have left behind have expired, and delivers the
+invalidation as soon as Redis answers again.
+
+The gateway answers a cache hit itself, without the RPC hop (``CacheReader``):
+the key of a read is one function of its name and query (``read_name``), used by
+the service that fills the entry and by the gateway that peeks at it. A miss, or
+Redis being unreachable, goes to the service as before.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import eventlet
 from nameko.extensions import DependencyProvider
 
 from services.kit import metrics
@@ -33,6 +40,14 @@ return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
 """
 
 
+def read_name(name: str, query: dict | None = None) -> str:
+    """The cache entry's name for a read and its query: the same on both sides of an
+    RPC (the service that fills it, the gateway that peeks at it)."""
+    if not query:
+        return name
+    return f"{name}:{json.dumps(query, sort_keys=True, default=str, separators=(',', ':'))}"
+
+
 class UserCache:
     def __init__(self, redis, namespace: str, ttl_seconds: int = 120, service: str = ""):
         self.redis = redis
@@ -41,6 +56,7 @@ class UserCache:
         self.ttl = ttl_seconds
         self._read = redis.register_script(READ)
         self._distrust_until = 0.0
+        self._undelivered: set[str] = set()  # users whose invalidation Redis did not take
 
     def _generation_key(self, user_id: str) -> str:
         return f"{self.namespace}:{user_id}:generation"
@@ -51,9 +67,22 @@ class UserCache:
     def _trusted(self) -> bool:
         return time.monotonic() >= self._distrust_until
 
+    def peek(self, user_id: str, name: str):
+        """The cached value of ``name`` for this user, or None (not cached, or Redis
+        unreachable): nothing is loaded or stored."""
+        try:
+            _, cached = self._read(keys=[self._generation_key(user_id)],
+                                   args=[self._prefix(user_id), name])
+        except RedisError:
+            return None
+        metrics.count("sanctum_cache_requests_total", service=self.service,
+                      result="miss" if cached is None else "hit")
+        return None if cached is None else json.loads(cached)
+
     def get_or_load(self, user_id: str, name: str, load: Callable[[], object]):
         """The cached value of ``name`` for this user, or ``load()`` (then cached)."""
         if not self._trusted():
+            self.deliver_invalidations()
             return load()
         try:
             generation, cached = self._read(
@@ -78,14 +107,32 @@ class UserCache:
         """Make everything cached for these users unreachable (call after commit);
         one round trip however many."""
         try:
-            with self.redis.pipeline(transaction=False) as pipe:
-                for user_id in user_ids:
-                    pipe.incr(self._generation_key(user_id))
-                pipe.execute()
+            self._bump(user_ids)
         except RedisError:
             log.error("cache %s invalidation failed; bypassing the cache for %ss",
                       self.namespace, self.ttl)
             self._distrust_until = time.monotonic() + self.ttl
+            self._undelivered.update(user_ids)
+
+    def _bump(self, user_ids) -> None:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.incr(self._generation_key(user_id))
+            pipe.execute()
+
+    def deliver_invalidations(self) -> None:
+        """Deliver the invalidations Redis did not take: the gateway peeks at entries
+        this process has stopped trusting, so they must become unreachable as soon as
+        Redis answers again."""
+        if not self._undelivered:
+            return
+        users = list(self._undelivered)
+        try:
+            self._bump(users)
+        except RedisError:
+            return
+        self._undelivered.difference_update(users)
+        log.info("cache %s: %d delayed invalidations delivered", self.namespace, len(users))
 
     def forget(self, user_id: str) -> None:
         """Drop the user's generation counter too (account erasure)."""
@@ -98,7 +145,10 @@ class UserCache:
 
 
 class Cache(DependencyProvider):
-    """``cache = Cache("mood")`` on a service: one UserCache per process."""
+    """``cache = Cache("mood")`` on a service: one UserCache per process, and a loop
+    that delivers invalidations Redis missed as soon as it answers again."""
+
+    retry_every_seconds = 0.5
 
     def __init__(self, namespace: str, ttl_seconds: int = 120):
         self.namespace = namespace
@@ -107,6 +157,32 @@ class Cache(DependencyProvider):
     def setup(self):
         self.cache = UserCache(redis_client(), self.namespace, self.ttl_seconds,
                                service=self.container.service_name)
+
+    def start(self):
+        self.running = True
+        self.container.spawn_managed_thread(self._deliver, identifier=f"cache_{self.namespace}")
+
+    def stop(self):
+        self.running = False
+
+    def _deliver(self):
+        while self.running:
+            self.cache.deliver_invalidations()
+            eventlet.sleep(self.retry_every_seconds)
+
+    def get_dependency(self, worker_ctx):
+        return self.cache
+
+
+class CacheReader(DependencyProvider):
+    """``mood_cache = CacheReader("mood")`` at the gateway: ``peek(user_id, name)``
+    answers a hit without asking the service (None: ask it)."""
+
+    def __init__(self, namespace: str):
+        self.namespace = namespace
+
+    def setup(self):
+        self.cache = UserCache(redis_client(), self.namespace, service=self.container.service_name)
 
     def get_dependency(self, worker_ctx):
         return self.cache

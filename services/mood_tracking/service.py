@@ -4,11 +4,11 @@ Reads go through the per-user Redis cache (a write bumps the user's cache
 generation after commit); every write publishes its event through the outbox.
 """
 
-import json
 import logging
 
 from services.kit import metrics
-from services.kit.cache import Cache
+from services.kit.cache import Cache, read_name
+from services.kit.contracts import mood
 from services.kit.profiles import ProfileCopy
 from services.kit.rpc import rpc
 from services.kit.service import DomainService
@@ -17,13 +17,9 @@ from services.mood_tracking import shifts
 log = logging.getLogger(__name__)
 
 
-def _key(name: str, query: dict) -> str:
-    return f"{name}:{json.dumps(query, sort_keys=True, default=str, separators=(',', ':'))}"
-
-
 class MoodTrackingService(ProfileCopy, DomainService):
     name = "mood_tracking"
-    cache = Cache("mood")
+    cache = Cache(mood.CACHE)
 
     def _after_write(self, user_id: str) -> None:
         self.db.on_commit(lambda: self.cache.invalidate(user_id))
@@ -53,26 +49,26 @@ class MoodTrackingService(ProfileCopy, DomainService):
     @rpc
     def list_shifts(self, user_id: str, query: dict) -> dict:
         return self.cache.get_or_load(
-            user_id, _key("shifts", query), lambda: shifts.page(self.db, user_id, query)
+            user_id, read_name(mood.SHIFTS, query), lambda: shifts.page(self.db, user_id, query)
         )
 
     @rpc
     def get_shift(self, user_id: str, shift_id: str) -> dict:
         return self.cache.get_or_load(
-            user_id, f"shift:{shift_id}", lambda: shifts.one(self.db, user_id, shift_id)
+            user_id, read_name(mood.SHIFT + shift_id), lambda: shifts.one(self.db, user_id, shift_id)
         )
 
     @rpc
     def daily_baselines(self, user_id: str, query: dict) -> list:
         return self.cache.get_or_load(
-            user_id, _key("baselines", query),
+            user_id, read_name(mood.BASELINES, query),
             lambda: shifts.baselines(self.db, user_id, query["from"], query["to"]),
         )
 
     @rpc
     def rapid_cycling_days(self, user_id: str, query: dict) -> list:
         return self.cache.get_or_load(
-            user_id, _key("cycling", query),
+            user_id, read_name(mood.CYCLING, query),
             lambda: shifts.rapid_cycling_days(self.db, user_id, query["from"], query["to"]),
         )
 

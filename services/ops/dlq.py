@@ -38,9 +38,13 @@ def summary(queues: list[str] | None = None) -> dict[str, int]:
 
 
 def _describe(message) -> dict:
-    body = message.payload if isinstance(message.payload, dict) else {}
+    """One dead message: an event, or (refused as it came) several of one type."""
+    payload = message.payload
+    events = payload if isinstance(payload, list) else [payload]
+    body = events[0] if events and isinstance(events[0], dict) else {}
     headers = message.headers or {}
     return {
+        "events": len(events),
         "event_id": body.get("event_id"),
         "event_type": body.get("event_type"),
         "source": body.get("source"),

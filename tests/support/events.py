@@ -20,8 +20,9 @@ def capture_events(source: str, event_type: str):
     queue = Queue(f"test-capture-{uuid.uuid4().hex}", exchange=get_event_exchange(source),
                   routing_key=event_type, exclusive=True, auto_delete=True)
     with Connection(amqp_uri()) as conn:
-        consumer = conn.Consumer(queue, callbacks=[lambda body, message: (captured.append(body),
-                                                                            message.ack())])
+        # A message holds one envelope, or a list of them (events that waited together).
+        consumer = conn.Consumer(queue, callbacks=[lambda body, message: (
+            captured.extend(body if isinstance(body, list) else [body]), message.ack())])
         with consumer:
             yield captured
             try:

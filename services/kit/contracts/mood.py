@@ -18,3 +18,8 @@ STATES = (
 # The baseline's irritability and anxiety: the day's peak intensity among
 # those states, as eMoods' none / mild (1-3) / moderate (4-7) / severe (8-10).
 SEVERITY_LABELS = ("none", "mild", "moderate", "severe")
+
+# The mood service's cache (kit/cache.py): its namespace, and the names of the reads the
+# gateway may answer from it on a hit.
+CACHE = "mood"
+SHIFTS, SHIFT, BASELINES, CYCLING = "shifts", "shift:", "baselines", "cycling"

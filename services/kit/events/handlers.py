@@ -151,19 +151,22 @@ class EventHandler(NamekoEventHandler):
         super().start()
 
     def handle_message(self, body, message):
+        """A message holds one event (its envelope) or several of one type (a list of
+        envelopes: the relay sends events that wait together as one message)."""
         context_data = decode_from_headers(message.headers)
         try:
             service_auth.caller_of(context_data)
         except ServiceAuthFailed:
             log.warning("refused event on %s: no valid service credential", self.queue.name)
-            self._park(message, "ServiceAuthFailed", self.dead_queue)
+            self._refuse(message, "ServiceAuthFailed")
             return
-        if not isinstance(body, dict) or not body.get("event_id"):
+        events = body if isinstance(body, list) else [body]
+        if not events or not all(isinstance(event, dict) and event.get("event_id") for event in events):
             log.warning("refused malformed event on %s", self.queue.name)
-            self._park(message, "MalformedEvent", self.dead_queue)
+            self._refuse(message, "MalformedEvent")
             return
         service_auth.stamp(context_data, self.container.service_name)
-        self._arrived.append((body, message, context_data))
+        self._arrived.extend((event, message, context_data) for event in events)
         with contextlib.suppress(Full):
             self._wakeup.put_nowait(None)
 
@@ -178,26 +181,40 @@ class EventHandler(NamekoEventHandler):
             busy = last_size > 1 and time.monotonic() - last_batch < BUSY_WITHIN_SECONDS
             eventlet.sleep(window if busy else 0)
             while self._arrived:
-                batch = [self._arrived.popleft()
-                         for _ in range(min(self.max_batch, len(self._arrived)))]
+                batch = self._next_batch()
                 last_batch, last_size = time.monotonic(), len(batch)
                 self._handle(batch)
 
+    def _next_batch(self) -> list:
+        """Up to ``max_batch`` events, never splitting a message's events between two
+        batches (a message is acknowledged once every event in it is settled)."""
+        batch = [self._arrived.popleft()]
+        while self._arrived and (len(batch) < self.max_batch or self._arrived[0][1] is batch[-1][1]):
+            batch.append(self._arrived.popleft())
+        return batch
+
     def _handle(self, batch: list) -> None:
+        """Run the batch; if it fails, run its events one by one and send each that
+        fails on to a retry queue (or the dead-letter queue) alone. Then acknowledge
+        every message of the batch with one ack."""
         started = time.perf_counter()
         error = self._run_worker(batch)
         metrics.observe("sanctum_event_batch_duration_seconds", time.perf_counter() - started,
                         service=self.container.service_name, handler=self.method_name)
         if error is None:
-            self.consumer.ack_message_and_all_before(batch[-1][1])
             self._count("ok", len(batch))
         elif len(batch) == 1:
-            self._retry_later(batch[0][1], error)
+            self._retry_later(batch[0], error)
         else:
             log.warning("a batch of %d events for %s failed (%s); handling them one by one",
                         len(batch), self.method_name, error)
             for item in batch:
-                self._handle([item])
+                error = self._run_worker([item])
+                if error is None:
+                    self._count("ok")
+                else:
+                    self._retry_later(item, error)
+        self.consumer.ack_message_and_all_before(batch[-1][1])
 
     def _run_worker(self, batch: list) -> str | None:
         """Run the handler over ``batch`` and wait; the error's name, or None."""
@@ -214,12 +231,15 @@ class EventHandler(NamekoEventHandler):
             self.container.spawn_worker(self, ([body for body, _, _ in batch],), {},
                                         context_data=batch[0][2], handle_result=handle_result)
         except ContainerBeingKilled:
-            for _, message, _ in batch:
+            for message in {id(message): message for _, message, _ in batch}.values():
                 self.consumer.requeue_message(message)
             raise
         return outcome.wait()
 
-    def _retry_later(self, message, error: str) -> None:
+    def _retry_later(self, item, error: str) -> None:
+        """Send one failed event on, alone, to its next retry queue or the dead-letter
+        queue (confirmed by the broker before its message is acknowledged)."""
+        event, message, _ = item
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
         if attempt <= len(self.retry_queues):
             target = self.retry_queues[attempt - 1]
@@ -231,22 +251,26 @@ class EventHandler(NamekoEventHandler):
             log.error("event handler %s failed (%s) %d times; parked in %s",
                       self.method_name, error, attempt, target.name)
             self._count("dead_lettered")
-        self._park(message, error, target, attempt)
+        self._publish_to(target, event, message, error, attempt)
 
     def _count(self, outcome: str, events: int = 1) -> None:
         metrics.count("sanctum_events_handled_total", events, service=self.container.service_name,
                       handler=self.method_name, outcome=outcome)
 
-    def _park(self, message, error: str, queue: Queue, attempt: int | None = None) -> None:
-        """Move the message to ``queue`` (a retry or the dead-letter queue)."""
+    def _publish_to(self, queue: Queue, payload, message, error: str, attempt: int | None = None) -> None:
         headers = dict(message.headers or {})
         headers[ERROR_HEADER] = error
         if attempt is not None:
             headers[ATTEMPT_HEADER] = attempt
         self.requeue_publisher.publish(
-            message.payload, exchange="", routing_key=queue.name, headers=headers,
-            message_id=message.properties.get("message_id"),
+            payload, exchange="", routing_key=queue.name, headers=headers,
+            message_id=payload.get("event_id") if isinstance(payload, dict) else None,
         )
+
+    def _refuse(self, message, error: str) -> None:
+        """Park a message nobody may handle (no credential, not events) in the
+        dead-letter queue as it came, and acknowledge it."""
+        self._publish_to(self.dead_queue, message.payload, message, error)
         self.consumer.ack_message(message)
 
 

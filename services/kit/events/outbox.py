@@ -121,6 +121,7 @@ class OutboxRelay:
     """
 
     batch_size = 200
+    events_per_message = 50
     mark_every_seconds = 0.2
     fill_seconds = 0.005
     steady_within = 0.02
@@ -190,12 +191,20 @@ class OutboxRelay:
     def _publish(self, rows: list[dict]) -> dict[str, str]:
         """Publish rows together, confirmed by the broker: event id -> "published",
         "unroutable", or "failed" (refused by the broker; the sweep retries it).
-        A broker that cannot be reached raises (the loop backs off)."""
-        outcomes = self.channel.publish_all(self.exchange, [
-            (row["event_id"], row["event_type"], row["payload"],
-             {**(row["headers"] or {}), **self._credential})
-            for row in rows
+        A broker that cannot be reached raises (the loop backs off).
+
+        Events of one type waiting together travel as one message (a JSON list of
+        envelopes, up to ``events_per_message``): under load the broker routes, stores
+        and delivers one message to each subscriber instead of one per event. Alone,
+        an event is a message of its own (the envelope itself), as before."""
+        groups = _by_type(rows, self.events_per_message)
+        sent = self.channel.publish_all(self.exchange, [
+            (group[0]["event_id"], group[0]["event_type"],
+             group[0]["payload"] if len(group) == 1 else [row["payload"] for row in group],
+             {**(group[0]["headers"] or {}), **self._credential})
+            for group in groups
         ])
+        outcomes = {row["event_id"]: sent[group[0]["event_id"]] for group in groups for row in group}
         published = sum(1 for outcome in outcomes.values() if outcome == "published")
         if published:
             metrics.count("sanctum_events_published_total", published, service=self.service_name)
@@ -251,6 +260,17 @@ class OutboxRelay:
             conn.execute(delete(table).where(
                 table.c.status != "pending",
                 table.c.published_at < func.now() - timedelta(days=OUTBOX_RETENTION_DAYS)))
+
+
+def _by_type(rows: list[dict], size: int) -> list[list[dict]]:
+    """Rows grouped by event type (the routing key), in order, at most ``size`` a group."""
+    groups: dict[str, list[list[dict]]] = {}
+    for row in rows:
+        chunks = groups.setdefault(row["event_type"], [[]])
+        if len(chunks[-1]) == size:
+            chunks.append([])
+        chunks[-1].append(row)
+    return [chunk for chunks in groups.values() for chunk in chunks]
 
 
 @functools.cache

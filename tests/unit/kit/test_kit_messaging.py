@@ -258,3 +258,24 @@ def _raw_publisher(credential=True):
                           routing_key=routing_key, headers=headers, mandatory=True)
 
     return publish
+
+
+def test_events_that_travel_together_in_one_message_are_settled_one_by_one(probes):
+    """The relay sends events of one type that wait together as one message (a list of
+    envelopes): each is handled once, and a bad one goes on to its retries alone."""
+    probe.BEHAVIOUR["bad"] = "fail"
+    keys = ["m1", "m2", "bad", "m3"]
+    _raw_publisher()([envelope("probe.happened", "kit_probe", {"key": key}, None) for key in keys])
+    wait_until(lambda: dlq.summary([_dead_queue()])[_dead_queue()] == 1, timeout=10)
+    assert sorted(probe.notes("kit_probe_consumer")) == ["m1", "m2", "m3"]
+    assert all(probe.CALLS[key] in (1, 2) for key in ("m1", "m2", "m3"))
+    dead = dlq.peek(_dead_queue())
+    assert len(dead) == 1 and dead[0]["events"] == 1 and dead[0]["error"] == "RuntimeError"
+
+
+def test_the_relay_groups_waiting_events_by_type_in_order():
+    from services.kit.events.outbox import _by_type
+
+    rows = [{"event_id": str(n), "event_type": kind} for n, kind in enumerate("aabab")]
+    assert [[row["event_id"] for row in group] for group in _by_type(rows, 2)] == [
+        ["0", "1"], ["3"], ["2", "4"]]
