@@ -107,8 +107,7 @@ class Sampler:
 
 
 # Where a green-threaded process waits for work: the hub's poll. Not CPU spent.
-IDLE_FRAMES = ("wait (eventlet/hubs/", "do_poll (eventlet/hubs/", "wait (eventlet/hubs/epolls.py",
-               "squelch_exception")
+IDLE_FRAMES = ("do_poll (eventlet/hubs/",)
 
 
 def _shares(collapsed: str) -> dict[str, float]:
@@ -118,7 +117,7 @@ def _shares(collapsed: str) -> dict[str, float]:
         if not stack or not count.isdigit():
             continue
         leaf = stack.rsplit(";", 1)[-1]
-        if leaf.startswith(IDLE_FRAMES):
+        if any(frame in leaf for frame in IDLE_FRAMES):
             continue
         if "(" in leaf:  # "function (path:line)"
             counts[library_of(leaf[leaf.index("(") + 1:])] += int(count)

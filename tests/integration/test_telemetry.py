@@ -68,6 +68,20 @@ def test_every_process_serves_the_catalogue(stack):
         assert "process_cpu_seconds" in families
 
 
+# (process, series, labels): what a logged crisis moves on its way to an alert.
+ALONG_THE_WAY = [
+    ("gateway", "sanctum_http_requests_total",
+     {"route": "/api/v1/mood/shift", "method": "POST", "status": "201"}),
+    ("user_management", "sanctum_logins_total", {"outcome": "ok"}),
+    ("mood_tracking", "sanctum_rpc_requests_total", {"method": "log_shift", "outcome": "ok"}),
+    ("mood_tracking", "sanctum_mood_shifts_logged_total", {}),
+    ("pattern_analysis", "sanctum_events_handled_total", {"handler": "on_shift_logged", "outcome": "ok"}),
+    ("pattern_analysis", "sanctum_crises_detected_total", {}),
+    ("notifications", "sanctum_alerts_sent_total", {"channel": "email", "recipient": "contact"}),
+    ("notifications", "sanctum_crisis_to_first_send_seconds_count", {}),
+]
+
+
 def test_a_crisis_is_counted_along_its_way_and_no_user_is_named(stack, private, sinks, api):
     user, contact, tag, secrets = private
     before = figures(stack)
@@ -79,33 +93,8 @@ def test_a_crisis_is_counted_along_its_way_and_no_user_is_named(stack, private, 
 
     def counted():
         after = figures(stack)
-        deltas = {
-            "shift answered 201": value(after["gateway"], "sanctum_http_requests_total",
-                                        route="/api/v1/mood/shift", method="POST", status="201")
-            - value(before["gateway"], "sanctum_http_requests_total",
-                    route="/api/v1/mood/shift", method="POST", status="201"),
-            "log in": value(after["user_management"], "sanctum_logins_total", outcome="ok")
-            - value(before["user_management"], "sanctum_logins_total", outcome="ok"),
-            "rpc": value(after["mood_tracking"], "sanctum_rpc_requests_total", method="log_shift",
-                         outcome="ok")
-            - value(before["mood_tracking"], "sanctum_rpc_requests_total", method="log_shift",
-                    outcome="ok"),
-            "shift": value(after["mood_tracking"], "sanctum_mood_shifts_logged_total")
-            - value(before["mood_tracking"], "sanctum_mood_shifts_logged_total"),
-            "analysed": value(after["pattern_analysis"], "sanctum_events_handled_total",
-                              handler="on_shift_logged", outcome="ok")
-            - value(before["pattern_analysis"], "sanctum_events_handled_total",
-                    handler="on_shift_logged", outcome="ok"),
-            "crisis": value(after["pattern_analysis"], "sanctum_crises_detected_total")
-            - value(before["pattern_analysis"], "sanctum_crises_detected_total"),
-            "alert": value(after["notifications"], "sanctum_alerts_sent_total", channel="email",
-                           recipient="contact")
-            - value(before["notifications"], "sanctum_alerts_sent_total", channel="email",
-                    recipient="contact"),
-            "first send timed": value(after["notifications"], "sanctum_crisis_to_first_send_seconds_count")
-            - value(before["notifications"], "sanctum_crisis_to_first_send_seconds_count"),
-        }
-        return all(delta >= 1 for delta in deltas.values()) and after
+        return all(value(after[process], name, **labels) - value(before[process], name, **labels) >= 1
+                   for process, name, labels in ALONG_THE_WAY) and after
     after = wait_until(counted, timeout=20, message="a figure did not move")
     for name, text in after.items():
         for secret in secrets:

@@ -9,13 +9,14 @@ Modes (the text of ``<dir>/mode``): ``reply`` (default; the reply is the text of
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.support.stand_ins import serve
 
 DEFAULT_REPLY = "That sounds hard. Would you like to try a skill together?"
 
@@ -57,14 +58,5 @@ def handler_for(directory: Path):
     return Handler
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--dir", type=Path, required=True)
-    args = parser.parse_args()
-    args.dir.mkdir(parents=True, exist_ok=True)
-    ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(args.dir)).serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    serve(handler_for)

@@ -41,31 +41,40 @@ class RedisServer:
             self.process.wait()
 
 
-class ModelStandIn:
-    """The local OpenAI-compatible server (tests/support/model_stand_in.py): what it
-    was sent, and how it answers next."""
+class StandIn:
+    """A local HTTP server standing in for an outside one (a module of tests/support run
+    with ``--port`` and ``--dir``), keeping what it receives in its directory."""
+
+    module = ""
 
     def __init__(self, port: int):
         self.port = port
         self.process: subprocess.Popen | None = None
         self.directory: Path | None = None
 
-    def env(self) -> dict:
-        return {"ASSISTANT_MODEL_BASE_URL": f"http://127.0.0.1:{self.port}/v1",
-                "ASSISTANT_MODEL": "stand-in", "ASSISTANT_MODEL_TIMEOUT_SECONDS": "2"}
-
     def start(self, directory: Path) -> None:
         self.directory = directory
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.model_stand_in", "--port", str(self.port),
-             "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            cwd=PROJECT_ROOT, preexec_fn=die_with_parent)
+            [sys.executable, "-m", self.module, "--port", str(self.port), "--dir", str(directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+            preexec_fn=die_with_parent)
         wait_for_port(self.port)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+class ModelStandIn(StandIn):
+    """The local OpenAI-compatible server (tests/support/model_stand_in.py): what it
+    was sent, and how it answers next."""
+
+    module = "tests.support.model_stand_in"
+
+    def env(self) -> dict:
+        return {"ASSISTANT_MODEL_BASE_URL": f"http://127.0.0.1:{self.port}/v1",
+                "ASSISTANT_MODEL": "stand-in", "ASSISTANT_MODEL_TIMEOUT_SECONDS": "2"}
 
     def requests(self) -> list[dict]:
         """Every chat request received, oldest first (the JSON body)."""
@@ -80,32 +89,16 @@ class ModelStandIn:
             reply_file.write_text(reply)
 
 
-class TelemetryStandIn:
+class TelemetryStandIn(StandIn):
     """The local OTLP collector and Sentry server (tests/support/telemetry_stand_in.py):
     every process of the test stack sends its traces and error reports here."""
 
-    def __init__(self, port: int):
-        self.port = port
-        self.process: subprocess.Popen | None = None
-        self.directory: Path | None = None
+    module = "tests.support.telemetry_stand_in"
 
     def env(self) -> dict:
         return {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.port}",
                 "SENTRY_DSN": f"http://public@127.0.0.1:{self.port}/1",
                 "SANCTUM_ENVIRONMENT": "test"}
-
-    def start(self, directory: Path) -> None:
-        self.directory = directory
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.telemetry_stand_in", "--port", str(self.port),
-             "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            cwd=PROJECT_ROOT, preexec_fn=die_with_parent)
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
     def received(self, kind: str) -> list[bytes]:
         """Every body received of a kind ("traces", "sentry"), oldest first."""

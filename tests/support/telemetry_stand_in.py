@@ -8,13 +8,14 @@ read what left the processes and check that nothing private is in it.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import itertools
 import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.support.stand_ins import serve
 
 KINDS = {"/v1/traces": "traces"}
 
@@ -63,14 +64,5 @@ def handler_for(directory: Path):
     return Handler
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--dir", type=Path, required=True)
-    args = parser.parse_args()
-    args.dir.mkdir(parents=True, exist_ok=True)
-    ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(args.dir)).serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    serve(handler_for)
