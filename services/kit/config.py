@@ -140,7 +140,6 @@ class KitSettings:
     database_url: str
     redis_url: str
     max_workers: int = dataclasses.field(metadata={"key": "max_workers"})  # nameko spells it so
-    db_pool_size: int
     service_auth_secret_file: str
 
 

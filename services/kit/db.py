@@ -61,20 +61,19 @@ def database_url() -> str:
 
 
 def get_engine(url: str | None = None, pool_size: int | None = None) -> Engine:
-    """One engine (and pool) per process and URL. It may open a connection for every
-    worker and the background loops (max_workers + 6), but keeps only
-    ``DB_POOL_SIZE`` open while idle: thirteen processes, each with the connections
-    of its busiest moment kept open, would take most of PostgreSQL's 100."""
+    """One engine (and pool) per process and URL; sized to the worker count. Connections
+    are opened as needed and then kept: a pool that closed the ones above a small idle
+    size opened a new PostgreSQL connection for most requests under load (measured:
+    most of PostgreSQL's CPU went to starting backends). PostgreSQL is given
+    max_connections for thirteen processes at their busiest (compose, ensure-system)."""
     url = url or database_url()
-    settings = config.kit()
-    capacity = settings.max_workers + 6
-    size = min(pool_size or settings.db_pool_size, capacity)
+    size = pool_size or config.kit().max_workers + 2
     key = (url, size)
     if key not in _engines:
         _engines[key] = create_engine(
             url,
             pool_size=size,
-            max_overflow=capacity - size,
+            max_overflow=4,
             pool_timeout=10,
             # No ping per checkout (a round trip per transaction): a connection
             # the server dropped fails one call, and the pool is then refreshed.

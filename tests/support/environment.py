@@ -40,8 +40,6 @@ TEST_ENV = {
     "SESSION_SWEEP_EVERY_SECONDS": "1",
     "EXPORTS_SWEEP_EVERY_SECONDS": "1",
     "METRICS_SAMPLE_EVERY_SECONDS": "1",
-    # Two shards of thirteen processes share one PostgreSQL: few idle connections each.
-    "DB_POOL_SIZE": "2",
 }
 
 SERVICE_SCHEMAS_SQL = """
