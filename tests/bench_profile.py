@@ -91,7 +91,7 @@ class Sampler:
         for name, pid in self.pids.items():
             self.recorders[name] = subprocess.Popen(
                 [py_spy, "record", "--pid", str(pid), "--duration", str(self.seconds), "--rate",
-                 str(self.rate), "--format", "raw", "--nonblocking",
+                 str(self.rate), "--format", "raw", "--nonblocking", "--gil",
                  "--output", str(self.directory / f"{name}.txt")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
