@@ -16,7 +16,8 @@ STAMP_ALL := $(VENV)/.installed-all
 CONFIG := $(CURDIR)/config.yaml
 
 # Debian packages some targets need beside the three servers.
-BENCH_PACKAGES := wrk
+# prometheus: the bench scrapes its stack and draws the run (monitoring/snapshot.py).
+BENCH_PACKAGES := wrk prometheus
 # pdftoppm renders a page of the clinician report in the export tests.
 TEST_PACKAGES := poppler-utils
 

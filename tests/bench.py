@@ -123,6 +123,45 @@ class PeakMemory:
         self.thread.join()
 
 
+class BenchPrometheus:
+    """A Prometheus (Debian's package) scraping the bench stack's processes every second,
+    so the run can be drawn afterwards from its query API (monitoring/snapshot.py)."""
+
+    def __init__(self, workdir: Path):
+        self.workdir, self.port, self.process = workdir / "prometheus", free_port(), None
+
+    def start(self, metrics_ports: dict[str, int]) -> bool:
+        import shutil
+
+        import yaml
+
+        if not shutil.which("prometheus"):
+            print("[bench] no prometheus binary: the picture of the run is skipped")
+            return False
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = {"global": {"scrape_interval": "1s"}, "scrape_configs": [{
+            "job_name": "sanctum", "static_configs": [
+                {"targets": [f"127.0.0.1:{port}"], "labels": {"process": name}}
+                for name, port in metrics_ports.items() if not name.startswith("bench")]}]}
+        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.process = subprocess.Popen(
+            ["prometheus", f"--config.file={self.workdir / 'prometheus.yml'}",
+             f"--storage.tsdb.path={self.workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -529,6 +568,8 @@ def main() -> int:
     parser.add_argument("--reminders", type=int, default=1000)
     parser.add_argument("--export-days", type=int, default=365)
     parser.add_argument("--only-exports", action="store_true", help="just the export figures")
+    parser.add_argument("--picture", default="monitoring/bench-snapshot.png",
+                        help="where the picture of the run drawn from Prometheus goes")
     parser.add_argument("--quick", action="store_true",
                         help="the reference, throughput, profile and memory only (for iterating)")
     args = parser.parse_args()
@@ -545,12 +586,14 @@ def main() -> int:
     reference = bench.reference()
     print("[bench] starting the stack (test database, own Redis, local mail and SMS sinks)")
     bench.start()
+    prometheus = BenchPrometheus(bench.workdir)
+    drawing = prometheus.start(bench.stack.metrics_ports)
+    started_at = time.time()
     try:
         results = bench.throughput()
         memory = bench.memory()
         profile = bench.profile()
         if args.quick:
-            bench.stop()
             report_quick(results, memory, args, reference, profile)
             return 0
         latencies = bench.crisis_latency()
@@ -558,10 +601,18 @@ def main() -> int:
         bursts = [bench.reminder_burst(args.reminders, 1), bench.reminder_burst(args.reminders, 2)]
         exported = bench.exports(args.export_days)
         print("[bench] the POST run again, on a stack that counts no metrics")
+        if drawing:
+            from monitoring import snapshot
+            picture = snapshot.draw(prometheus.url, started_at, time.time(), Path(args.picture),
+                                    "SanctumTools during make bench: the POST and GET runs, then "
+                                    "crises one at a time, prompts, reminders, exports")
+            print(f"[bench] the run, drawn from Prometheus: {picture}")
+        prometheus.stop()
         bench.stop_stack()
         bench.start(metrics=False)
         metrics_off = bench.post_only()
     finally:
+        prometheus.stop()
         bench.stop()
     report(results, latencies, memory, args, prompts, bursts, reference, profile, metrics_off)
     report_exports(exported)

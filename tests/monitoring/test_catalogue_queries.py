@@ -105,3 +105,11 @@ def test_compose_provisions_grafana_with_the_datasource_and_the_dashboard():
         assert services[name]["profiles"] == ["monitoring"], name
         image = services[name]["image"]
         assert ":" in image and not image.endswith(":latest"), image
+
+
+def test_the_bench_snapshot_reads_catalogue_series():
+    from monitoring import snapshot
+
+    assert len(snapshot.expressions()) >= 10
+    for expr in snapshot.expressions():
+        assert problems(expr) == [], expr
