@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -33,6 +34,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.revocations import RevokedSessions
 from services.kit import config, error_reports, metrics, service_auth, tokens
+from services.kit.cache import UserCache
 from services.kit.errors import (
     RateLimited,
     SanctumError,
@@ -193,6 +195,28 @@ class TokenCheck(SharedExtension):
         return Identity(user_id=claims["sub"], session_id=claims["sid"])
 
 
+class CacheReaders(SharedExtension):
+    """The services' caches, read by the gateway (kit/cache.py): one reader per namespace."""
+
+    def setup(self):
+        self.readers: dict[str, UserCache] = {}
+
+    def reader(self, namespace: str) -> UserCache:
+        if namespace not in self.readers:
+            self.readers[namespace] = UserCache(redis_client(), namespace, service="gateway")
+        return self.readers[namespace]
+
+
+@dataclass(frozen=True)
+class CachedRead:
+    """A route whose answer a service caches: ``name(call)`` is the entry's name
+    (kit/cache.py read_name, as the service computes it). On a hit the gateway answers
+    at once, without a worker or an RPC; on a miss the route's handler asks the service."""
+
+    namespace: str
+    name: Callable[[Call], str]
+
+
 ID_PARAMETER = re.compile(r"<([a-z_]+_id)>")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,100}$")
 
@@ -252,10 +276,11 @@ def _discard_body(request: Request) -> None:
 class Route(HttpRequestHandler):
     server = JsonWebServer()
     token_check = TokenCheck()
+    caches = CacheReaders()
 
     def __init__(self, method, url, *, body=None, query=None, response=None, status=200,
                  auth=True, tags=(), errors=(), idempotent=False, local=False, path_schemas=None,
-                 etag=False, **kwargs):
+                 etag=False, cached: CachedRead | None = None, **kwargs):
         """``errors``: the statuses the service may answer besides those the route's
         shape implies (400 with a body or query, 401 with auth, 404 with an id in the
         path, 413/415 with a body, 503 unless ``local``); ``idempotent``: the route
@@ -275,6 +300,7 @@ class Route(HttpRequestHandler):
         self.idempotent = idempotent
         self.path_schemas = path_schemas or {}
         self.etag = etag
+        self.cached = cached
         # A status may come with its own body schema instead of the Error schema.
         self.error_bodies = dict(errors) if isinstance(errors, dict) else {}
         self.statuses = self._statuses(set(errors), local)
@@ -351,6 +377,10 @@ class Route(HttpRequestHandler):
         request.shallow = False
         try:
             call = self.build_call(request)
+            if self.cached is not None:
+                hit = self.caches.reader(self.cached.namespace).peek(call.user_id, self.cached.name(call))
+                if hit is not None:
+                    return self.response_from_result(hit, request)
             context_data = service_auth.stamp({}, self.container.service_name)
             args, kwargs = (call,), request.path_values
             self.check_signature(args, kwargs)

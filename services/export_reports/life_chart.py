@@ -80,8 +80,12 @@ def render(first: date, last: date, baselines: list[dict], episodes: list[dict],
     _sleep(sleep, baselines, span, last - first)
     for axes in (band, mood):
         axes.tick_params(labelbottom=False)
+    # A fixed layout (room on the left for the level and medication names) instead of
+    # bbox_inches="tight", which draws the figure twice; fast PNG compression: the chart
+    # is drawn in under half the time, the file a little larger.
+    figure.subplots_adjust(left=0.135, right=0.985, top=0.96, bottom=0.07)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 

@@ -12,10 +12,10 @@ invalidation cannot be delivered, this process stops trusting the cache until
 the entries it might have left behind have expired, and delivers the
 invalidation as soon as Redis answers again.
 
-The gateway answers a cache hit itself, without the RPC hop (``CacheReader``):
-the key of a read is one function of its name and query (``read_name``), used by
-the service that fills the entry and by the gateway that peeks at it. A miss, or
-Redis being unreachable, goes to the service as before.
+The gateway answers a cache hit itself, without the RPC hop (``peek``; gateway/http.py
+``CachedRead``): the key of a read is one function of its name and query
+(``read_name``), used by the service that fills the entry and by the gateway that
+peeks at it. A miss, or Redis being unreachable, goes to the service as before.
 """
 
 from __future__ import annotations
@@ -169,20 +169,6 @@ class Cache(DependencyProvider):
         while self.running:
             self.cache.deliver_invalidations()
             eventlet.sleep(self.retry_every_seconds)
-
-    def get_dependency(self, worker_ctx):
-        return self.cache
-
-
-class CacheReader(DependencyProvider):
-    """``mood_cache = CacheReader("mood")`` at the gateway: ``peek(user_id, name)``
-    answers a hit without asking the service (None: ask it)."""
-
-    def __init__(self, namespace: str):
-        self.namespace = namespace
-
-    def setup(self):
-        self.cache = UserCache(redis_client(), self.namespace, service=self.container.service_name)
 
     def get_dependency(self, worker_ctx):
         return self.cache
