@@ -531,6 +531,10 @@ def report_quick(results: dict, memory: dict, args, reference: dict, profile: di
     bare = (results["bare"]["rps"] + results["bare_again"]["rps"]) / 2
     post, get = results["post"], results["get"]
     loaded = post["alerts_under_load"]
+    for name in ("bare", "post", "get"):
+        r = results[name]
+        print(f"  {name:<5} {r['rps']:>7.0f} req/s   p50 {r['p50']:.1f} ms   p99 {r['p99']:.1f} ms   "
+              f"errors {r['errors']}")
     print(f"\nbare {bare:.0f}  reference POST {reference['post']['rps']:.0f} GET {reference['get']['rps']:.0f}"
           f"  |  POST {post['rps']:.0f} ({post['rps'] / reference['post']['rps']:.2f} of ref, "
           f"{post['rps'] / bare:.2f} of bare)  GET {get['rps']:.0f} ({get['rps'] / reference['get']['rps']:.2f} "
