@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -30,7 +31,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="how long to wait for the system to catch up at the end")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs, data)")
     parser.add_argument("--json", help="also write the figures to this file")
-    return parser.parse_args(argv)
+    parser.add_argument("--short", action="store_true",
+                        help="the short soak `make test` runs (about three minutes in all): 75 s of "
+                             "load, a fault every 6 s, every third one a server crash, so each "
+                             "server crashes once; AMQP heartbeat 10 s, a 30 s partition")
+    args = parser.parse_args(argv)
+    if args.short:
+        args.seconds, args.fault_every, args.server_every = 75, 6, 3
+        args.heartbeat, args.partition_seconds, args.settle_seconds = 10, 30, 180
+    if args.partition != "none" and os.geteuid() != 0:
+        print("[soak] not root: no network namespace, so no partition this run", file=sys.stderr)
+        args.partition = "none"
+    return args
 
 
 def _stop_on_sigterm(signum, frame):
