@@ -19,13 +19,23 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
+def _unused_octet(seed: int) -> int:
+    """A 169.254.X.0/29 no interface on this machine uses yet (two soaks side by side)."""
+    in_use = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True).stdout
+    for step in range(250):
+        octet = (seed + step) % 250 + 1
+        if f"169.254.{octet}." not in in_use:
+            return octet
+    raise RuntimeError("no free 169.254.X.0/29 left")
+
+
 class Namespace:
     def __init__(self, tag: str | None = None):
         tag = tag or str(os.getpid() % 100000)
         self.name = f"sanctum-soak-{tag}"
         # Interface names are at most 15 characters.
         self.links = {"data": (f"sk{tag}d", f"sk{tag}dn"), "broker": (f"sk{tag}b", f"sk{tag}bn")}
-        octet = int(tag) % 250 + 1
+        octet = _unused_octet(int(tag))
         self.host_address = {"data": f"169.254.{octet}.1", "broker": f"169.254.{octet}.5"}
         self.inner_address = {"data": f"169.254.{octet}.2", "broker": f"169.254.{octet}.6"}
         self.networks = (f"169.254.{octet}.0/30", f"169.254.{octet}.4/30")
