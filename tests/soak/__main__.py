@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
     from tests.soak.world import World
 
     partition = None if args.partition == "none" else args.partition
-    world = World(args.seconds, partition, args.heartbeat, keep=args.keep)
+    world = World(partition, args.heartbeat, keep=args.keep)
     started = time.monotonic()
     try:
         print(f"[soak] starting private PostgreSQL, RabbitMQ, Redis and {2 * len(registry.all_processes())} "

@@ -11,11 +11,12 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 import requests
 
-from tests.support.client import Api, random_ip
+from tests.support.client import PASSWORD, Api, random_ip
 from tests.support.flows import confirmed_contact, unique_email, unique_phone
 
 # Answers after which the same request is sent again (the gateway or a service
@@ -30,6 +31,7 @@ class Client:
     user_id: str
     email: str
     token: str
+    refresh_token: str
     ip: str = field(default_factory=random_ip)
     contact_email: str | None = None
     contact_phone: str | None = None
@@ -44,6 +46,8 @@ class Ledger:
     gave_up: list[str] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)  # key -> status: not expected
     attempts: list[int] = field(default_factory=list)
+    answers: Counter = field(default_factory=Counter)  # HTTP status (or "no answer") of every try
+    renewals: int = 0  # access tokens renewed (they last 15 minutes)
     reminder_dues: dict[str, list[str]] = field(default_factory=dict)  # reminder id -> due times
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,7 +55,7 @@ class Ledger:
 def register(gateway: str, sinks, *, contact: bool = False, reminder: bool = False) -> Client:
     api = Api(gateway)
     user = api.new_user(display_name="Soak")
-    client = Client(user.user_id, user.email, user.token, ip=user.ip)
+    client = Client(user.user_id, user.email, user.token, user.tokens["refresh_token"], ip=user.ip)
     if contact:
         client.contact_email, client.contact_phone = unique_email(), unique_phone()
         confirmed_contact(user, sinks, email=client.contact_email, phone=client.contact_phone)
@@ -81,30 +85,56 @@ class ShiftSender:
         started, attempts = time.monotonic(), 0
         while time.monotonic() - started < self.give_up_after:
             attempts += 1
-            gateway = self.gateways[attempts % len(self.gateways)]
-            try:
-                response = self.http.post(
-                    f"{gateway}/api/v1/mood/shift", json=body, timeout=15,
-                    headers={"Authorization": f"Bearer {client.token}", "Idempotency-Key": key,
-                             "X-Forwarded-For": client.ip})
-            except requests.RequestException:
-                time.sleep(0.5)
-                continue
-            if response.status_code in (200, 201):
+            response = self._post(attempts, "/api/v1/mood/shift", body, client, key)
+            status = response.status_code if response is not None else None
+            if status in (200, 201):
                 with self.ledger.lock:
                     self.ledger.acknowledged[key] = {"user_id": client.user_id, "kind": kind,
                                                      "shift_id": response.json()["shift_id"]}
                     self.ledger.attempts.append(attempts)
                 return True
-            if response.status_code in RETRY_STATUSES:
+            if status == 401:  # the access token ran out: renew it, as an app does
+                self._renew(client)
+                continue
+            if status is None or status in RETRY_STATUSES:
                 time.sleep(min(2.0, 0.2 * attempts))
                 continue
             with self.ledger.lock:
-                self.ledger.refused[key] = response.status_code
+                self.ledger.refused[key] = status
             return False
         with self.ledger.lock:
             self.ledger.gave_up.append(key)
         return False
+
+    def _post(self, attempt: int, path: str, body: dict, client: Client | None, key: str | None = None):
+        """One try on one of the gateways (they alternate); None if nothing answered."""
+        headers = {"X-Forwarded-For": client.ip}
+        if key:
+            headers.update({"Authorization": f"Bearer {client.token}", "Idempotency-Key": key})
+        gateway = self.gateways[attempt % len(self.gateways)]
+        try:
+            response = self.http.post(f"{gateway}{path}", json=body, timeout=15, headers=headers)
+        except requests.RequestException:
+            response = None
+        with self.ledger.lock:
+            self.ledger.answers[response.status_code if response is not None else "no answer"] += 1
+        return response
+
+    def _renew(self, client: Client) -> None:
+        """The refresh token, or (if it was spent by a try whose answer was lost) a log-in."""
+        for attempt in range(1, 200):
+            answer = self._post(attempt, "/api/v1/auth/refresh",
+                                {"refresh_token": client.refresh_token}, client)
+            if answer is not None and answer.status_code == 401:
+                answer = self._post(attempt, "/api/v1/auth/login",
+                                    {"email": client.email, "password": PASSWORD}, client)
+            if answer is not None and answer.status_code == 200:
+                client.token, client.refresh_token = (answer.json()["access_token"],
+                                                      answer.json()["refresh_token"])
+                with self.ledger.lock:
+                    self.ledger.renewals += 1
+                return
+            time.sleep(min(2.0, 0.2 * attempt))
 
 
 class Load:

@@ -143,6 +143,8 @@ def shift_figures(database: Database, ledger) -> dict:
         "most attempts for one request": max(ledger.attempts, default=0),
         "gave up (never acknowledged)": len(ledger.gave_up),
         "refused (unexpected 4xx)": len(ledger.refused),
+        "answers to the clients' tries": dict(sorted(ledger.answers.items(), key=str)),
+        "access tokens renewed": ledger.renewals,
         "lost": sum(1 for key in acknowledged if key not in by_key),
         "duplicated": sum(1 for n in by_key.values() if n > 1) + sum(1 for n in by_note.values() if n > 1),
         "acknowledged id differs from stored": sum(
