@@ -20,11 +20,13 @@ CONFIG := $(CURDIR)/config.yaml
 BENCH_PACKAGES := wrk prometheus
 # pdftoppm renders a page of the clinician report in the export tests.
 TEST_PACKAGES := poppler-utils
+# The soak's partition: network namespaces and veth links (ip).
+SOAK_PACKAGES := iproute2
 
 export PATH := $(BIN):$(PATH)
 export SANCTUM_CONFIG := $(CONFIG)
 
-.PHONY: help deps deps-all system secrets migrate downgrade run monitoring test test-app test-infra test-ops test-monitoring bench shell lint clean
+.PHONY: help deps deps-all system secrets migrate downgrade run monitoring test test-app test-infra test-ops test-monitoring test-soak bench soak shell lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,8 +85,13 @@ shell: deps secrets ## nameko shell with the project's config: n.rpc.<service>.<
 	@PYTHONSTARTUP=$(CURDIR)/services/ops/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
 
 test: deps-all secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
-	@scripts/ensure-system.sh $(TEST_PACKAGES)
-	@$(MAKE) --no-print-directory lint test-app test-infra test-ops test-monitoring
+	@scripts/ensure-system.sh $(TEST_PACKAGES) $(SOAK_PACKAGES)
+	@$(MAKE) --no-print-directory lint test-app
+	@# The short soak starts servers and processes of its own: it runs beside the infra
+	@# suite (Pulumi mocks, pyright), which asserts nothing about time; then the
+	@# operations and monitoring suites side by side (throwaway databases, no stack).
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-infra test-soak
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-ops test-monitoring
 
 # The three suites run as separate pytest sessions: the app suite monkey-patches
 # with eventlet (tests/conftest.py), which Pulumi's asyncio/grpc runtime and the
@@ -101,6 +108,16 @@ test-ops:
 
 test-monitoring:
 	@scripts/test-monitoring.sh
+
+# The short soak (tests/soak): about three minutes, every kind of fault once.
+test-soak:
+	@SANCTUM_TEST_SHARD=3 $(BIN)/python -m tests.soak --short
+
+# `make soak SECONDS=3600`: the fault soak for operators (README, "Soak").
+SECONDS ?= 3600
+soak: deps secrets system ## fault soak on servers of its own: lost/duplicated/alerts/reminders (SECONDS=3600)
+	@scripts/ensure-system.sh $(SOAK_PACKAGES)
+	@$(BIN)/python -m tests.soak --seconds $(SECONDS)
 
 bench: deps secrets system ## throughput, latency and memory figures (prints, never fails on speed)
 	@scripts/ensure-system.sh $(BENCH_PACKAGES)

@@ -34,6 +34,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.revocations import RevokedSessions
 from services.kit import config, error_reports, metrics, service_auth, tokens
+from services.kit.amqp import BROKER_DOWN
 from services.kit.cache import UserCache
 from services.kit.errors import (
     RateLimited,
@@ -415,6 +416,9 @@ class Route(HttpRequestHandler):
         if isinstance(exc, ServiceAuthFailed):
             log.error("internal call refused: service credential rejected")
             exc = ServiceUnavailable()
+        if dependency_down(exc):
+            log.warning("answered 503: %s unreachable", dependency_down(exc))
+            exc = ServiceUnavailable()
         if isinstance(exc, SanctumError):
             return error_response(exc)
         if isinstance(exc, HTTPException):
@@ -427,6 +431,18 @@ class Route(HttpRequestHandler):
         return json_response(
             {"error": "internal_error", "message": "Something went wrong on our side."}, 500
         )
+
+
+def dependency_down(exc: BaseException) -> str | None:
+    """Which dependency a failure says is unreachable: the broker (the call could not
+    even be sent), or a service's database (the service could not reach it). Either is
+    an outage, answered 503 like an RPC timeout (the client retries, with its
+    Idempotency-Key), not a 500 reported as a bug. None for anything else."""
+    if isinstance(exc, BROKER_DOWN):
+        return "the broker"
+    if isinstance(exc, RemoteError) and exc.exc_type == "OperationalError":
+        return "a service's database"
+    return None
 
 
 route = Route.decorator

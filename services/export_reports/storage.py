@@ -3,6 +3,7 @@ tests), encrypted, under keys that name no person, linked by presigned URLs."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import boto3
@@ -48,8 +49,11 @@ class Store:
         try:
             self.s3.head_bucket(Bucket=self.bucket)
         except ClientError:
-            self.s3.create_bucket(Bucket=self.bucket,
-                                  CreateBucketConfiguration={"LocationConstraint": region})
+            # Two instances starting together both find no bucket; the second to
+            # create it is told it already has it, which is what it wanted.
+            with contextlib.suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
+                self.s3.create_bucket(Bucket=self.bucket,
+                                      CreateBucketConfiguration={"LocationConstraint": region})
 
     @staticmethod
     def prefix(user_id: str) -> str:

@@ -55,8 +55,10 @@ class Stack:
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def start_one(self, name: str, path: str | None = None, env: dict | None = None) -> subprocess.Popen:
-        """Start a registered process by name, or any "module:Class" given as ``path``."""
+    def start_one(self, name: str, path: str | None = None, env: dict | None = None,
+                  wrapper: list[str] | None = None) -> subprocess.Popen:
+        """Start a registered process by name, or any "module:Class" given as ``path``;
+        ``wrapper`` goes before the command (the soak: ``ip netns exec <namespace>``)."""
         module = path or {p.name: p.path for p in registry.all_processes()}[name]
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path(name), "ab")
@@ -66,7 +68,8 @@ class Stack:
             self.metrics_ports.setdefault(name, self.metrics_port(name))
             extra["METRICS_PORT"] = str(self.metrics_ports[name])
         process = subprocess.Popen(
-            [sys.executable, "-m", "nameko", "run", "--config", str(self.config_path), module],
+            [*(wrapper or []), sys.executable, "-m", "nameko", "run", "--config", str(self.config_path),
+             module],
             env={**self.env, **extra, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
