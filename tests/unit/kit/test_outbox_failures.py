@@ -7,6 +7,7 @@ in a durable queue of the test's own bound beside the consumer's, and what was
 done with it at the consumer (its processed_events and its notes).
 """
 
+import json
 import uuid
 from collections import Counter
 
@@ -66,7 +67,10 @@ class Tap:
         with kombu.Connection(self.uri) as conn:
             channel = conn.channel()
             while (message := channel.basic_get(self.queue.name, no_ack=False)) is not None:
-                copies[message.properties["message_id"]] += 1
+                # One event, or several of one type that waited together (a list).
+                body = json.loads(message.body)
+                for event in body if isinstance(body, list) else [body]:
+                    copies[event["event_id"]] += 1
             channel.close()  # unacknowledged: back in the queue
         return copies
 
