@@ -40,3 +40,19 @@ def crises_settled(user, shifts: int, timeout: float = 20) -> list[dict]:
 
 def sends_final(sends: list[dict]) -> bool:
     return all(send["status"] in FINAL_SENDS for send in sends)
+
+
+def events_handled(source: str, event_type: str, subject_id: str, consumer: str,
+                   count: int = 1, timeout: float = 20) -> None:
+    """Wait until ``count`` events of this type about the subject, written to the
+    ``source`` service's outbox, are handled (claimed, committed) by the ``consumer``
+    service: the outbox keeps published rows' ids, processed_events the handled ones."""
+    from tests.support import db
+
+    def handled() -> int:
+        return db.scalar(
+            f'SELECT count(*) FROM "{source}".outbox o JOIN "{consumer}".processed_events p '
+            "USING (event_id) WHERE o.event_type = :t AND o.subject_id = :s",
+            t=event_type, s=subject_id)
+    wait_until(lambda: handled() >= count, timeout=timeout,
+               message=f"{event_type} about {subject_id} not handled by {consumer}")
