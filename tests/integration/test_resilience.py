@@ -4,6 +4,10 @@ import threading
 import time
 import uuid
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from services.kit import config
 from tests.support import db
 from tests.support.barriers import crises_settled
 from tests.support.flows import (
@@ -143,3 +147,72 @@ def test_no_health_data_or_contact_details_in_any_log(api, stack, sinks):
     assert "sent via email" in logs and "failed after 3 attempts" in logs  # the logs are there...
     for secret in (marker, phone, email, failing):  # ...and say nothing private
         assert secret not in logs, secret
+
+
+WAITING_FOR_THE_USERS_LOCK = """
+SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND NOT l.granted AND a.datname = current_database()
+  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(:u, 0)
+"""
+
+
+def rpc_consumers(service: str) -> int:
+    from nameko.amqp.publish import get_connection
+
+    from services.kit.events import amqp_uri
+
+    with get_connection(amqp_uri()) as conn:
+        return conn.channel().queue_declare(f"rpc-{service}", passive=True).consumer_count
+
+
+def test_a_call_redelivered_after_its_service_died_mid_call_is_written_once(api, stack):
+    """A mood service killed after it took a call, mid-write: the broker hands the call
+    to the other instance, and the idempotency key (the request id) makes it one shift.
+
+    Deterministic: the test holds the user's write lock (log_shift's first statement
+    takes it), so the call is seen waiting inside an instance before that one is killed,
+    and seen waiting again in the other one after."""
+    from services import registry
+    from services.ops.operator import operator_rpc
+
+    user = api.new_user()
+    key = f"crash-{uuid.uuid4().hex}"
+    url = make_url(config.kit().database_url).update_query_dict({"application_name": "mood_2"})
+    stack.start_one("mood_tracking_2", registry.SERVICES["mood_tracking"].path,
+                    env={"DATABASE_URL": url.render_as_string(hide_password=False)})
+    wait_until(lambda: rpc_consumers("mood_tracking") == 2, timeout=60)
+    waiting = lambda: [r.application_name for r in db.rows(WAITING_FOR_THE_USERS_LOCK, u=user.user_id)]  # noqa: E731
+    body = {"previous": {"level": 0}, "current": {"level": 1}, "intensity": 5, "note": key}
+
+    lock = db.engine().connect()
+    try:
+        lock.execute(text("SELECT pg_advisory_lock(hashtextextended(:u, 0))"), {"u": user.user_id})
+        lock.commit()
+        with operator_rpc(timeout=60) as rpc:
+            call = rpc.mood_tracking.log_shift.call_async(user.user_id, body, key)
+            [first] = wait_until(waiting, message="the call never reached an instance")
+            taken_by = "mood_tracking_2" if first == "mood_2" else "mood_tracking"
+            stack.kill(taken_by)
+            # The killed instance's database session still waits (PostgreSQL notices the
+            # lost client only when it next talks to it); the other instance now has the call.
+            other = "" if first == "mood_2" else "mood_2"
+            wait_until(lambda: other in waiting(),
+                       message="the call was not redelivered to the other instance")
+            lock.execute(text("SELECT pg_advisory_unlock(hashtextextended(:u, 0))"),
+                         {"u": user.user_id})
+            lock.commit()
+            shift_ = call.result()
+            again = rpc.mood_tracking.log_shift(user.user_id, body, key)  # the client's retry
+    finally:
+        lock.close()
+        if "mood_tracking" not in stack.processes:  # the survivor takes over the name
+            stack.processes["mood_tracking"] = stack.processes.pop("mood_tracking_2")
+        else:
+            stack.stop_one("mood_tracking_2")
+
+    assert again["shift_id"] == shift_["shift_id"]
+    assert db.scalar("SELECT count(*) FROM mood_tracking.mood_shifts WHERE user_id = :u",
+                     u=user.user_id) == 1
+    assert db.scalar("SELECT count(*) FROM mood_tracking.outbox WHERE subject_id = :u AND "
+                     "event_type = 'mood.shift.logged'", u=user.user_id) == 1
+    assert [item["note"] for item in user.get("/api/v1/mood/shifts").json()["items"]] == [key]

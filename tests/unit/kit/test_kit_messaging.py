@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from nameko import config as nameko_config
 from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import MetaData, create_engine, insert, text
 
@@ -235,6 +236,32 @@ def test_rpc_to_a_stopped_service_is_unavailable_not_a_hang(probes, operator_rpc
     with pytest.raises(ServiceUnavailable):
         operator_rpc.kit_probe_caller.call_slow(0)
     assert time.monotonic() - started < 10  # no hang: the 0.5 s timeout, not forever
+
+
+def test_a_call_that_expired_in_the_queue_is_never_acted_on(probes, operator_rpc, container_factory):
+    """The caller gave up after its timeout (0.5 s); its request expired in the queue at
+    the same moment, so the service, back later, never writes what nobody waits for."""
+    probes["kit_probe"].stop()
+    waited = operator_rpc.kit_probe.write.call_async("a-waited")  # no expiry: served later
+    with pytest.raises(ServiceUnavailable):
+        operator_rpc.kit_probe_caller.call_write("b-expired")
+    # Back, taking one call at a time in queue order: what was queued before and after
+    # the expired request is served, and nothing else.
+    with nameko_config.patch({"max_workers": 1}):
+        container_factory(probe.ProbeService).start()
+    assert waited.result() == "a-waited"
+    assert operator_rpc.kit_probe_caller.call_write("c-later") == "c-later"
+    assert probe.notes("kit_probe") == ["a-waited", "c-later"]
+
+
+def test_a_service_refuses_to_start_when_psycopg_would_block_the_process(
+        container_factory, migrated_database, monkeypatch):
+    from psycopg import waiting
+
+    monkeypatch.setattr(waiting, "wait", waiting.wait_c)  # the C wait: blocks the eventlet hub
+    container = container_factory(probe.ProbeService)
+    with pytest.raises(RuntimeError, match="blocking wait function"):
+        container.start()
 
 
 def test_database_waits_do_not_block_the_process(probes, operator_rpc):
