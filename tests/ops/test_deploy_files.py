@@ -373,23 +373,51 @@ def hostfiles_filters():
     return module.FilterModule().filters()
 
 
+SYSTEM_LOGS = [  # what the first boot and every backup job write, written out by hand
+    "/var/log/sanctum-bootstrap.log", "/var/log/cloud-init-output.log",
+    "/var/log/sanctum/backup-postgres.log", "/var/log/sanctum/backup-redis.log",
+    "/var/log/sanctum/backup-prune.log", "/var/log/sanctum/backup-verify.log",
+    "/var/log/sanctum/backup-wal-status.log", "/var/log/sanctum/backup-pgbackrest-full.log",
+    "/var/log/sanctum/backup-pgbackrest-diff.log", "/var/log/auth.log",
+]
+
+
 def test_cloudwatch_agent_config_matches_the_alarms_and_ships_backup_logs():
-    """Ansible renders the agent's configuration with monitoring's own function (the
-    first boot writes the same text), and it ships every backup job's log."""
+    """Ansible renders the agent's configuration (the first boot writes the same text):
+    the memory and disk series the host alarms watch, per instance and per volume, and
+    every backup job's log. Compared with the configuration written out by hand."""
     tasks = yaml.safe_load((ANSIBLE / "roles/cloudwatch_agent/tasks/config.yml").read_text())
     assert "sanctum_cloudwatch_agent_json" in tasks[0]["ansible.builtin.copy"]["content"]
     disks = ["/", "/var/lib/sanctum/postgres", "/var/lib/sanctum/redis", "/var/lib/sanctum/exports"]
     text = hostfiles_filters()["sanctum_cloudwatch_agent_json"](
         "InstanceId", disks, "/sanctum/phase1/system"
     )
-    from monitoring import agent
-
-    expected = agent.agent_config("InstanceId", tuple(disks), "/sanctum/phase1/system")
-    assert json.loads(text) == expected
-    files = {f["file_path"] for f in expected["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert json.loads(text) == {
+        "agent": {"metrics_collection_interval": 60, "omit_hostname": True},
+        "metrics": {
+            "namespace": "CWAgent",
+            "append_dimensions": {"InstanceId": "${aws:InstanceId}"},
+            "aggregation_dimensions": [["InstanceId"], ["InstanceId", "path"]],
+            "metrics_collected": {
+                "mem": {"measurement": ["used_percent"]},
+                "disk": {"measurement": ["used_percent"], "resources": disks, "drop_device": True},
+            },
+        },
+        "logs": {"logs_collected": {"files": {"collect_list": [
+            {"file_path": path, "log_group_name": "/sanctum/phase1/system",
+             "log_stream_name": "{instance_id}/" + path.split("/")[-1]} for path in SYSTEM_LOGS]}}},
+    }
+    # Every backup job the schedule runs has its log among them.
     for job in jobs():
-        assert f"/var/log/sanctum/backup-{job['name']}.log" in files, job["name"]
-    assert {"/var/log/sanctum-bootstrap.log", "/var/log/auth.log"} <= files
+        assert f"/var/log/sanctum/backup-{job['name']}.log" in SYSTEM_LOGS, job["name"]
+
+
+def test_cluster_members_aggregate_by_their_group_only():
+    config = json.loads(hostfiles_filters()["sanctum_cloudwatch_agent_json"](
+        "AutoScalingGroupName", ["/"], "/sanctum/phase2/system"))["metrics"]
+    assert config["append_dimensions"] == {"AutoScalingGroupName": "${aws:AutoScalingGroupName}"}
+    assert config["aggregation_dimensions"] == [["AutoScalingGroupName"]]
+    assert config["metrics_collected"]["disk"]["resources"] == ["/"]
 
 
 def test_host_files_have_one_source():
