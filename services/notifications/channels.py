@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -44,6 +45,8 @@ class NotificationSettings:
     smtp_starttls: bool
     smtp_username: str | None
     smtp_password_file: str | None
+    # Certificates (PEM) that STARTTLS trusts; None: the system's store.
+    smtp_ca_file: str | None
     aws_region: str
     # None: AWS itself; a URL points SNS elsewhere (the local moto server).
     sns_endpoint_url: str | None
@@ -72,6 +75,10 @@ class EmailChannel:
         self.username = options.smtp_username
         password_file = options.smtp_password_file
         self.password = config.read_secret(password_file).decode() if password_file else None
+        # smtplib's own default context checks no certificate at all: verify the
+        # server's against the system's store, or the CA file configured.
+        ca_file = str(config.resolve_path(options.smtp_ca_file)) if options.smtp_ca_file else None
+        self.tls = ssl.create_default_context(cafile=ca_file) if self.starttls else None
         self.sender = options.mail_from
         self.domain = self.sender.rsplit("@", 1)[-1].rstrip(">") or "sanctumtools.com"
         self._smtp: smtplib.SMTP | None = None
@@ -82,8 +89,8 @@ class EmailChannel:
         if self._smtp is None:
             smtp = smtplib.SMTP(self.host, self.port, timeout=10)
             try:
-                if self.starttls:
-                    smtp.starttls()
+                if self.tls is not None:
+                    smtp.starttls(context=self.tls)
                 if self.username:
                     smtp.login(self.username, self.password or "")
             except BaseException:

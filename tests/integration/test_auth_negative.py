@@ -35,6 +35,20 @@ def test_a_correctly_signed_token_is_accepted(user):
     assert user.get("/api/v1/profile", token=_sign(_claims(user))).status_code == 200
 
 
+def test_a_token_the_gateway_remembers_is_refused_once_it_expires(user):
+    """The gateway remembers tokens it verified (no signature check per request), but
+    checks their expiry on every use: accepted, remembered, then past exp and the
+    leeway, refused."""
+    expires = int(time.time()) + 1  # with the 5 s leeway: usable for about 6 s
+    token = _sign(_claims(user, exp=expires))
+    assert user.get("/api/v1/profile", token=token).status_code == 200
+    assert user.get("/api/v1/profile", token=token).status_code == 200  # from memory
+    time.sleep(max(0.0, expires + tokens.LEEWAY_SECONDS + 1 - time.time()))  # the clock, not work
+    refused = user.get("/api/v1/profile", token=token)
+    assert refused.status_code == 401 and refused.json()["error"] == "unauthenticated"
+    assert user.get("/api/v1/profile").status_code == 200  # a fresh token still works
+
+
 @pytest.mark.parametrize("change", [
     {"exp": int(time.time()) - 60},
     {"aud": "someone-else"},

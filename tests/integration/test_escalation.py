@@ -4,12 +4,14 @@ ladder's clock is ``notifications.crises.next_step_at``: the tests move it to no
 instead of waiting minutes."""
 
 import re
-import time
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from services.ops.operator import operator_rpc
 from tests.support import db
+from tests.support.barriers import sends_final
 from tests.support.events import republish
 from tests.support.flows import (
     confirmed_contact,
@@ -47,10 +49,10 @@ def link_in(message: dict) -> tuple[str, str]:
     return ACK_LINK.search(message["body"]).groups()
 
 
-def move_clock_on(crisis_id: str) -> None:
-    """As if the current rung's wait were over."""
-    db.execute("UPDATE notifications.crises SET next_step_at = now() "
-            "WHERE crisis_id = :c AND status = 'open'", c=crisis_id)
+def move_clock_on(crisis_id: str) -> int:
+    """As if the current rung's wait were over; 0 if the ladder has stopped."""
+    return db.execute("UPDATE notifications.crises SET next_step_at = now() "
+                      "WHERE crisis_id = :c AND status = 'open'", c=crisis_id)
 
 
 def crisis(user, crisis_id: str) -> dict:
@@ -59,8 +61,28 @@ def crisis(user, crisis_id: str) -> dict:
     return found.json()
 
 
-def settle(seconds: float = 1.5) -> None:
-    time.sleep(seconds)
+def waiting_before(user, crisis_id: str, step: int) -> dict:
+    """Wait until the ladder has run every rung before ``step``, each rung's messages are
+    final, and ``step`` is minutes away: until the clock moves, nothing more can go out
+    (a rung's messages are planned only when it runs, and it runs only when due)."""
+    def reached():
+        shown = crisis(user, crisis_id)
+        ran = [bool(s["started_at"]) for s in shown["steps"]]
+        done = ran[:step] == [True] * step and not any(ran[step:]) and all(
+            s["sends"] and sends_final(s["sends"]) for s in shown["steps"][:step])
+        return shown if done else None
+    shown = wait_until(reached, message=f"the ladder did not stop before step {step}")
+    assert shown["status"] == "open"
+    assert datetime.fromisoformat(shown["next_step_at"]) > datetime.now(timezone.utc) + timedelta(minutes=5)
+    return shown
+
+
+def stopped(user, crisis_id: str) -> dict:
+    """The ladder has stopped: no rung can fall due again, whatever the clock says."""
+    assert move_clock_on(crisis_id) == 0
+    shown = crisis(user, crisis_id)
+    assert shown["status"] != "open" and shown["next_step_at"] is None
+    return shown
 
 
 def test_a_crisis_the_user_acknowledges_in_time_alerts_no_contact(user, sinks):
@@ -79,8 +101,8 @@ def test_a_crisis_the_user_acknowledges_in_time_alerts_no_contact(user, sinks):
     assert answered.status_code == 200, answered.text
     assert answered.json()["status"] == "acknowledged" and answered.json()["answer"] == "safe"
 
-    move_clock_on(opened["crisis_id"])
-    settle()
+    shown = stopped(user, opened["crisis_id"])
+    assert [bool(s["started_at"]) for s in shown["steps"]] == [True, False, False]
     for contact in contacts:
         assert crisis_emails(sinks, contact["email"]) == []
     again = user.post(f"/api/v1/crises/{opened['crisis_id']}/acknowledge", json={"answer": "using_plan"})
@@ -94,17 +116,17 @@ def test_a_crisis_the_user_acknowledges_in_time_alerts_no_contact(user, sinks):
 def test_the_ladder_climbs_contact_by_contact_until_one_is_on_it(user, sinks):
     first, second, third = ladder(user, sinks, contacts=3)
     opened = raise_crisis(user)
-    wait_until(lambda: prompts(sinks, user))
-    settle(1)
-    assert crisis_emails(sinks, first["email"]) == []  # the user has ten minutes first
+    waiting_before(user, opened["crisis_id"], step=1)  # the user has ten minutes first
+    assert len(prompts(sinks, user)) == 1
+    assert crisis_emails(sinks, first["email"]) == []
 
-    move_clock_on(opened["crisis_id"])                 # the user did not answer
-    [alert] = wait_until(lambda: crisis_emails(sinks, first["email"]))
+    assert move_clock_on(opened["crisis_id"]) == 1     # the user did not answer
+    waiting_before(user, opened["crisis_id"], step=2)
+    [alert] = crisis_emails(sinks, first["email"])
     assert "Ann" in alert["body"] and "answer=on_it" in alert["body"]
-    settle(1)
     assert crisis_emails(sinks, second["email"]) == []
 
-    move_clock_on(opened["crisis_id"])                 # contact 1 did not answer
+    assert move_clock_on(opened["crisis_id"]) == 1     # contact 1 did not answer
     [alert] = wait_until(lambda: crisis_emails(sinks, second["email"]))
     token, answer = link_in(alert)
     assert answer == "on_it"
@@ -112,8 +134,8 @@ def test_the_ladder_climbs_contact_by_contact_until_one_is_on_it(user, sinks):
     assert done.status_code == 200, done.text
     assert done.json() == {"crisis_id": opened["crisis_id"], "status": "acknowledged", "answer": "on_it"}
 
-    move_clock_on(opened["crisis_id"])
-    settle()
+    stopped(user, opened["crisis_id"])
+    wait_until(lambda: sends_final(crisis(user, opened["crisis_id"])["steps"][2]["sends"]))
     assert crisis_emails(sinks, third["email"]) == []  # nothing more goes out
     assert len(crisis_emails(sinks, first["email"])) == len(crisis_emails(sinks, second["email"])) == 1
     shown = crisis(user, opened["crisis_id"])
@@ -134,16 +156,19 @@ def test_the_ladder_climbs_contact_by_contact_until_one_is_on_it(user, sinks):
 def test_each_step_goes_out_once_whatever_is_redelivered(user, sinks):
     first, second = ladder(user, sinks)
     opened = raise_crisis(user)
-    wait_until(lambda: prompts(sinks, user))
+    waiting_before(user, opened["crisis_id"], step=1)
     move_clock_on(opened["crisis_id"])
-    wait_until(lambda: crisis_emails(sinks, first["email"]))
-    # The step's event again, and the ladder's clock due again for a step already run.
-    republish("notifications", {"event_id": "00000000-0000-4000-8000-000000000001",
+    waiting_before(user, opened["crisis_id"], step=2)
+    # The step's event again: what a relay crash or a broker redelivery produces.
+    again = str(uuid.uuid4())
+    republish("notifications", {"event_id": again,
                                 "event_type": "crisis.step_due", "source": "notifications",
                                 "occurred_at": "2026-12-01T00:00:00+00:00", "subject_id": user.user_id,
                                 "data": {"crisis_id": opened["crisis_id"], "step": 1,
                                          "user_id": user.user_id}})
-    settle()
+    wait_until(lambda: db.scalar("SELECT count(*) FROM notifications.processed_events "
+                                 "WHERE event_id = :e", e=again))  # handled, and committed
+    waiting_before(user, opened["crisis_id"], step=2)
     assert len(crisis_emails(sinks, first["email"])) == 1
     assert crisis_emails(sinks, second["email"]) == []
     assert len(prompts(sinks, user)) == 1

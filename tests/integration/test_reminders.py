@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from services import registry
 from services.kit import config
 from tests.support import db
+from tests.support.barriers import events_handled
 from tests.support.flows import confirmed_contact, shift, unique_email, wait_until
 
 SNOOZE_LINK = re.compile(r"/reminders/snooze\?token=([A-Za-z0-9_\-]+)")
@@ -44,6 +45,12 @@ def sends_of(reminder_ids: list[str]) -> dict[str, list[str]]:
             "AND split_part(reference, '@', 1) = ANY(:ids)", ids=reminder_ids):
         found[reference.split("@")[0]].append(status)
     return found
+
+
+def not_due_again(reminder_ids: list[str]) -> bool:
+    """Each of these reminders has fired and moved on: none is due now."""
+    return db.scalar("SELECT count(*) FROM notifications.scheduled_reminders WHERE reminder_id = "
+                     "ANY(CAST(:ids AS uuid[])) AND next_due_at <= now()", ids=reminder_ids) == 0
 
 
 def test_a_reminder_is_created_in_the_users_time_zone_listed_changed_and_deleted(api):
@@ -78,7 +85,11 @@ def test_a_due_reminder_is_sent_once_and_snoozed_from_its_message(user, sinks):
     assert snooze({"token": token, "minutes": 15}).status_code == 404  # a link snoozes once
     assert snooze({"token": "y" * 32}).status_code == 404
     assert snooze({"token": token, "minutes": 2}).status_code == 400
-    time.sleep(1)
+    # Its one message is final and it is not due again (snoozed for a quarter of an
+    # hour): nothing more can be sent for it.
+    rid = created["reminder_id"]
+    wait_until(lambda: sends_of([rid])[rid] == ["sent"])
+    assert not_due_again([rid])
     assert len(reminder_emails(sinks, user)) == 1
 
 
@@ -140,6 +151,14 @@ def second_instance(stack):
     stack.stop_one("notifications_2")
 
 
+def in_flight(reminder_ids: list[str], killed_at) -> int:
+    """Messages of these reminders still to be settled by a living instance."""
+    return db.scalar(
+        "SELECT count(*) FROM notifications.notifications WHERE kind = 'reminder' "
+        "AND split_part(reference, '@', 1) = ANY(:ids) AND (status = 'pending' "
+        "OR (status = 'sending' AND claimed_at >= :killed))", ids=reminder_ids, killed=killed_at)
+
+
 def many_reminders(api, users: int = 4, each: int = 25) -> tuple[list, list[str]]:
     people = [api.new_user() for _ in range(users)]
     ids = [reminder(person)["reminder_id"] for person in people for _ in range(each)]
@@ -150,7 +169,7 @@ def test_a_hundred_reminders_due_at_once_fire_once_each_with_two_instances(api, 
     people, ids = many_reminders(api)
     make_due(ids)
     wait_until(lambda: all(s == ["sent"] for s in sends_of(ids).values()), timeout=60)
-    time.sleep(1)
+    assert not_due_again(ids)  # each fired and moved on: nothing more can go out
     assert all(len(reminder_emails(sinks, person)) == 25 for person in people)
     assert all(s == ["sent"] for s in sends_of(ids).values())
 
@@ -166,7 +185,11 @@ def test_reminders_claimed_by_an_instance_that_dies_are_taken_over(api, sinks, s
     claimant.commit()
     claimant.execute(text("SELECT 1 FROM notifications.scheduled_reminders WHERE reminder_id = "
                           "ANY(CAST(:ids AS uuid[])) FOR UPDATE"), {"ids": ids[:10]})
-    time.sleep(1.5)
+    # A reminder made due after the lock was taken and fired proves a scheduler looked
+    # while the ten were locked (they were due before it, so it saw them first).
+    marker = reminder(api.new_user())["reminder_id"]
+    make_due([marker])
+    wait_until(lambda: sends_of([marker])[marker], timeout=30)
     assert all(s == [] for s in sends_of(ids[:10]).values())  # locked: nobody else fires them
     claimant.invalidate()  # the connection drops, as a killed process's does
     engine.dispose()
@@ -174,10 +197,13 @@ def test_reminders_claimed_by_an_instance_that_dies_are_taken_over(api, sinks, s
 
     # And a real instance killed at once after the rest fall due.
     make_due(ids[10:])
-    time.sleep(0.2)
+    time.sleep(0.2)  # let the instances start on them: the kill should land mid-work
     stack.stop_one(second_instance, signal.SIGKILL)
-    wait_until(lambda: all(s for s in sends_of(ids[10:]).values()), timeout=30)
-    time.sleep(2)
+    killed_at = db.scalar("SELECT now()")
+    # Every reminder fired and moved on, and every message either final or claimed by
+    # the dead instance (left "sending" until it is marked uncertain, never resent).
+    wait_until(lambda: all(s for s in sends_of(ids[10:]).values()) and not_due_again(ids)
+               and in_flight(ids, killed_at) == 0, timeout=30)
     for reminder_id, statuses in sends_of(ids).items():
         # Once each: sent, or (killed between the SMTP server's reply and the record
         # of it) marked uncertain and never resent.
@@ -218,7 +244,11 @@ def test_a_missed_dose_logged_late_or_a_contact_who_did_not_agree_hears_nothing(
                         if m["subject"] == "A dose has not been logged"], timeout=30)
     wait_until(lambda: db.scalar("SELECT count(*) FROM notifications.dose_follow_ups "
                                  "WHERE user_id = :u AND claimed_at IS NOT NULL", u=user.user_id))
-    time.sleep(1.5)
+    # The claim went out as an event; once it is handled, whatever it planned exists.
+    events_handled("notifications", "dose.follow_up_due", user.user_id, "notifications")
+    assert db.scalar("SELECT count(*) FROM notifications.notifications WHERE user_id = :u AND "
+                     "contact_id = :c AND kind = 'dose_missed'", u=user.user_id,
+                     c=contact["contact_id"]) == 0
     assert sinks.emails(to=contact["email"])[-1]["subject"].endswith("emergency contact")  # the invitation
 
 
@@ -245,6 +275,12 @@ def test_a_user_who_goes_quiet_gets_a_gentle_check_in_and_then_their_chosen_cont
                                    if "quiet" in m["subject"]], timeout=30)
     for text_ in (mine["body"], theirs["body"]):
         assert "crisis" not in text_.lower() and "mood" not in theirs["body"].lower()
-    time.sleep(2.5)  # more looks by the scheduler: still one of each
+    # Both check-ins are claimed for this quiet spell (a row per spell; later looks
+    # claim nothing again) and both messages are final: nothing more can go out.
+    assert db.scalar("SELECT count(*) FROM notifications.check_ins WHERE user_id = :u AND "
+                     "user_sent_at IS NOT NULL AND contact_sent_at IS NOT NULL", u=user.user_id) == 1
+    wait_until(lambda: db.scalar("SELECT count(*) FROM notifications.notifications WHERE "
+                                 "user_id = :u AND kind = 'check_in' AND status = 'sent'",
+                                 u=user.user_id) == 2)
     assert len([m for m in sinks.emails(to=user.email) if m["subject"] == "Thinking of you"]) == 1
     assert len([m for m in sinks.emails(to=contact["email"]) if "quiet" in m["subject"]]) == 1

@@ -4,7 +4,10 @@ import threading
 import time
 import uuid
 
+from sqlalchemy import text
+
 from tests.support import db
+from tests.support.barriers import crises_settled
 from tests.support.flows import (
     confirmed_contact,
     crisis_emails,
@@ -47,11 +50,10 @@ def test_killed_services_lose_no_shift_and_send_each_alert_exactly_once(api, sta
     time.sleep(1)
     restart(stack, "notifications")
 
-    for _, email, phone in people:
-        wait_until(lambda e=email, p=phone: crisis_emails(sinks, e) and crisis_sms(sinks, p),
-                   timeout=30)
-    time.sleep(2)  # any duplicate would have arrived by now
+    # Each shift analysed once (analyses are unique per event), each crisis's ladder
+    # ended and every message planned for it final: nothing more can be sent.
     for user, email, phone in people:
+        assert len(crises_settled(user, shifts=1, timeout=30)) == 1
         assert len(crisis_emails(sinks, email)) == 1, email
         assert len(crisis_sms(sinks, phone)) == 1, phone
         assert {a["status"] for a in user.get("/api/v1/alerts").json()} == {"sent"}
@@ -143,3 +145,58 @@ def test_no_health_data_or_contact_details_in_any_log(api, stack, sinks):
     assert "sent via email" in logs and "failed after 3 attempts" in logs  # the logs are there...
     for secret in (marker, phone, email, failing):  # ...and say nothing private
         assert secret not in logs, secret
+
+
+WAITING_FOR_THE_USERS_LOCK = """
+SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND NOT l.granted AND a.datname = current_database()
+  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(:u, 0)
+"""
+
+
+def test_a_call_redelivered_after_its_service_died_mid_call_is_written_once(api, stack):
+    """The mood service killed after it took a call, mid-write: the broker hands the call
+    to the instance started in its place, and the idempotency key (the request id)
+    makes it one shift.
+
+    Deterministic: the test holds the user's write lock (log_shift's first statement
+    takes it), so the call is seen waiting inside the first process before it is killed,
+    and seen waiting again in the new one. The operator's client sets no expiry on its
+    request, so however long the restart takes, the call is still there for it."""
+    from services.ops.operator import operator_rpc
+
+    user = api.new_user()
+    key = f"crash-{uuid.uuid4().hex}"
+    body = {"previous": {"level": 0}, "current": {"level": 1}, "intensity": 5, "note": key}
+    waiting = lambda: {r.pid for r in db.rows(WAITING_FOR_THE_USERS_LOCK, u=user.user_id)}  # noqa: E731
+
+    lock = db.engine().connect()
+    try:
+        lock.execute(text("SELECT pg_advisory_lock(hashtextextended(:u, 0))"), {"u": user.user_id})
+        lock.commit()
+        with operator_rpc(timeout=90) as rpc:
+            call = rpc.mood_tracking.log_shift.call_async(user.user_id, body, key)
+            first = wait_until(waiting, message="the call never reached the service")
+            stack.kill("mood_tracking")
+            stack.start_one("mood_tracking")
+            # The killed process's database session still waits (PostgreSQL notices the
+            # lost client only when it next talks to it); the new process has the call.
+            wait_until(lambda: waiting() - first, timeout=60,
+                       message="the call was not redelivered to the new process")
+            lock.execute(text("SELECT pg_advisory_unlock(hashtextextended(:u, 0))"),
+                         {"u": user.user_id})
+            lock.commit()
+            shift_ = call.result()
+            again = rpc.mood_tracking.log_shift(user.user_id, body, key)  # the client's retry
+    finally:
+        lock.close()
+        if "mood_tracking" not in stack.processes:
+            stack.start_one("mood_tracking")
+        stack.wait_ready(timeout=60, names=["mood_tracking"])
+
+    assert again["shift_id"] == shift_["shift_id"]
+    assert db.scalar("SELECT count(*) FROM mood_tracking.mood_shifts WHERE user_id = :u",
+                     u=user.user_id) == 1
+    assert db.scalar("SELECT count(*) FROM mood_tracking.outbox WHERE subject_id = :u AND "
+                     "event_type = 'mood.shift.logged'", u=user.user_id) == 1
+    assert [item["note"] for item in user.get("/api/v1/mood/shifts").json()["items"]] == [key]

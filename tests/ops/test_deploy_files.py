@@ -391,33 +391,91 @@ def hostfiles_filters():
     return module.FilterModule().filters()
 
 
+SYSTEM_LOGS = [  # what the first boot and every backup job write, written out by hand
+    "/var/log/sanctum-bootstrap.log", "/var/log/cloud-init-output.log",
+    "/var/log/sanctum/backup-postgres.log", "/var/log/sanctum/backup-redis.log",
+    "/var/log/sanctum/backup-prune.log", "/var/log/sanctum/backup-verify.log",
+    "/var/log/sanctum/backup-wal-status.log", "/var/log/sanctum/backup-pgbackrest-full.log",
+    "/var/log/sanctum/backup-pgbackrest-diff.log", "/var/log/auth.log",
+]
+
+
+def _declaration(dimensions: list[str], names: list[str]) -> dict:
+    return {"source_labels": ["job"], "label_matcher": "^sanctum$", "dimensions": [dimensions],
+            "metric_selectors": [f"^{name}$" for name in names]}
+
+
 def test_cloudwatch_agent_config_matches_the_alarms_and_ships_backup_logs():
-    """Ansible renders the agent's configuration with monitoring's own function (the
-    first boot writes the same text), and it ships every backup job's log."""
+    """Ansible renders the agent's configuration (the first boot writes the same text):
+    the memory and disk series the host alarms watch, per instance and per volume, every
+    backup job's log, and the application's Prometheus series the alarms read. Compared
+    with the configuration written out by hand."""
     tasks = yaml.safe_load((ANSIBLE / "roles/cloudwatch_agent/tasks/config.yml").read_text())
     assert "sanctum_cloudwatch_agent_json" in tasks[0]["ansible.builtin.copy"]["content"]
     disks = ["/", "/var/lib/sanctum/postgres", "/var/lib/sanctum/redis", "/var/lib/sanctum/exports"]
     text = hostfiles_filters()["sanctum_cloudwatch_agent_json"](
         "InstanceId", disks, "/sanctum/phase1/system"
     )
-    from monitoring import agent
-
-    expected = agent.agent_config("InstanceId", tuple(disks), "/sanctum/phase1/system")
-    assert json.loads(text) == expected
-    files = {f["file_path"] for f in expected["logs"]["logs_collected"]["files"]["collect_list"]}
+    counted = ["sanctum_crises_detected_total", "sanctum_alerts_sent_total",
+               "sanctum_alerts_failed_total", "sanctum_crisis_oldest_unsent_age_seconds",
+               "sanctum_dead_letter_messages", "sanctum_outbox_pending_rows",
+               "sanctum_outbox_oldest_pending_age_seconds", "sanctum_queue_messages"]
+    assert json.loads(text) == {
+        "agent": {"metrics_collection_interval": 60, "omit_hostname": True},
+        "metrics": {
+            "namespace": "CWAgent",
+            "append_dimensions": {"InstanceId": "${aws:InstanceId}"},
+            "aggregation_dimensions": [["InstanceId"], ["InstanceId", "path"]],
+            "metrics_collected": {
+                "mem": {"measurement": ["used_percent"]},
+                "disk": {"measurement": ["used_percent"], "resources": disks, "drop_device": True},
+            },
+        },
+        "logs": {
+            "logs_collected": {"files": {"collect_list": [
+                {"file_path": path, "log_group_name": "/sanctum/phase1/system",
+                 "log_stream_name": "{instance_id}/" + path.split("/")[-1]} for path in SYSTEM_LOGS]}},
+            "metrics_collected": {"prometheus": {
+                "log_group_name": "/sanctum/phase1/system",
+                "prometheus_config_path": "/opt/aws/amazon-cloudwatch-agent/etc/sanctum-prometheus.yaml",
+                "emf_processor": {
+                    "metric_declaration_dedup": True,
+                    "metric_namespace": "Sanctum/App",
+                    "metric_unit": {
+                        "sanctum_crises_detected_total": "Count", "sanctum_alerts_sent_total": "Count",
+                        "sanctum_alerts_failed_total": "Count",
+                        "sanctum_crisis_oldest_unsent_age_seconds": "Seconds",
+                        "sanctum_dead_letter_messages": "Count", "sanctum_outbox_pending_rows": "Count",
+                        "sanctum_outbox_oldest_pending_age_seconds": "Seconds",
+                        "sanctum_queue_messages": "Count", "sanctum_http_requests_total": "Count",
+                        "sanctum_rpc_requests_total": "Count", "process_resident_memory_bytes": "Bytes"},
+                    "metric_declaration": [
+                        _declaration(["job"], counted),
+                        _declaration(["job", "status"], ["sanctum_http_requests_total"]),
+                        _declaration(["job", "outcome"], ["sanctum_rpc_requests_total"]),
+                        _declaration(["job", "process"], ["process_resident_memory_bytes"]),
+                    ],
+                },
+            }},
+        },
+    }
+    # Every backup job the schedule runs has its log among them.
     for job in jobs():
-        assert f"/var/log/sanctum/backup-{job['name']}.log" in files, job["name"]
-    assert {"/var/log/sanctum-bootstrap.log", "/var/log/auth.log"} <= files
-    # The application's Prometheus series: the scrape file both paths write, and its name
-    # in the agent's configuration.
+        assert f"/var/log/sanctum/backup-{job['name']}.log" in SYSTEM_LOGS, job["name"]
+    # The scrape file both paths write, named in the agent's configuration.
     assert "sanctum_cloudwatch_agent_prometheus" in tasks[1]["ansible.builtin.copy"]["content"]
     scrape = json.loads(hostfiles_filters()["sanctum_cloudwatch_agent_prometheus"]("InstanceId"))
-    assert scrape == agent.prometheus_scrape_config()
-    prometheus = expected["logs"]["metrics_collected"]["prometheus"]
-    defaults = yaml.safe_load((ANSIBLE / "roles/cloudwatch_agent/defaults/main.yml").read_text())
-    assert prometheus["prometheus_config_path"] == defaults[
-        "cloudwatch_agent_prometheus_config_path"].replace(
-        "{{ cloudwatch_agent_home }}", defaults["cloudwatch_agent_home"])
+    targets = [target for config in scrape["scrape_configs"] for group in config["static_configs"]
+               for target in group["targets"]]
+    assert sorted(targets) == [f"127.0.0.1:{port}" for port in range(3000, 3013)]
+
+
+def test_cluster_members_aggregate_by_their_group_only():
+    config = json.loads(hostfiles_filters()["sanctum_cloudwatch_agent_json"](
+        "AutoScalingGroupName", ["/"], "/sanctum/phase2/system"))["metrics"]
+    assert config["append_dimensions"] == {"AutoScalingGroupName": "${aws:AutoScalingGroupName}"}
+    assert config["aggregation_dimensions"] == [["AutoScalingGroupName"]]
+    assert config["metrics_collected"]["disk"]["resources"] == ["/"]
 
 
 def test_host_files_have_one_source():

@@ -65,13 +65,26 @@ def test_a_host_waits_while_another_holds_the_lock(make_database, tmp_path: Path
     with psycopg.connect(url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(),))
         run = migrate(url, sys.executable, "-c", f"open({str(marker)!r}, 'w').close()")
-        time.sleep(2)
+        said = run.stderr.readline()  # its first word: it found the lock taken
+        assert "another host is migrating: waiting for it" in said, said
+        # Then it asks again, and again finds it taken: its session's latest query moves on.
+        first_look = last_try(holder)
+        deadline = time.monotonic() + 10
+        while last_try(holder) == first_look and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert last_try(holder) != first_look, "it stopped asking for the lock"
         assert run.poll() is None and not marker.exists(), "ran while another host held the lock"
         holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key(),))
         code = run.wait(30)
     _, stderr = run.communicate()
-    assert code == 0 and marker.exists(), stderr
-    assert "another host is migrating: waiting for it" in stderr
+    assert code == 0 and marker.exists(), said + stderr
+
+
+def last_try(conn) -> object:
+    """When the waiting wrapper's session last asked for the lock."""
+    return conn.execute("SELECT max(query_start) FROM pg_stat_activity "
+                        "WHERE application_name = 'sanctum-migrate-lock' "
+                        "AND datname = current_database()").fetchone()[0]
 
 
 def test_the_wait_is_bounded(make_database, tmp_path: Path):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from kombu import Connection, Queue
 from nameko.amqp.publish import Publisher
@@ -30,6 +31,31 @@ def capture_events(source: str, event_type: str):
                     conn.drain_events(timeout=0.5)
             except TimeoutError:
                 pass
+
+
+@contextmanager
+def watching_events(source: str, event_type: str):
+    """Watch events published while the block runs; yields ``wait_for(match)``, which
+    returns the first envelope ``match`` accepts, waiting for it to arrive."""
+    captured: list[dict] = []
+    queue = Queue(f"test-watch-{uuid.uuid4().hex}", exchange=get_event_exchange(source),
+                  routing_key=event_type, exclusive=True, auto_delete=True)
+    with Connection(amqp_uri()) as conn:
+        consumer = conn.Consumer(queue, callbacks=[lambda body, message: (captured.append(body),
+                                                                            message.ack())])
+
+        def wait_for(match, timeout: float = 15) -> dict:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                found = [event for event in captured if match(event)]
+                if found:
+                    return found[0]
+                with suppress(TimeoutError):
+                    conn.drain_events(timeout=0.2)
+            raise AssertionError(f"no {event_type} event as expected within {timeout}s")
+
+        with consumer:
+            yield wait_for
 
 
 def republish(source: str, event: dict) -> None:

@@ -126,3 +126,7 @@ class ProbeCaller(DomainService):
     @rpc
     def call_slow(self, seconds: float) -> str:
         return self.probe.slow(seconds)
+
+    @rpc
+    def call_write(self, key: str) -> str:
+        return self.probe.write(key)

@@ -108,8 +108,23 @@ class TelemetryStandIn(StandIn):
         return len(list((self.directory / kind).glob("*.bin")))
 
 
+def emails_in(mail_dir: Path, to: str | None = None) -> list[dict]:
+    """Mail a sink kept, each with its decoded ``subject`` and ``body``."""
+    found = []
+    for path in sorted(mail_dir.glob("[0-9]*.json")):
+        record = json.loads(path.read_text())
+        if to is None or to in record["rcpt_tos"]:
+            message = email.message_from_string(record["data"], policy=email.policy.default)
+            record["subject"] = str(message["Subject"])
+            record["body"] = message.get_content()
+            record["headers"] = dict(message.items())
+            found.append(record)
+    return found
+
+
 class Sinks(LocalSinks):
-    """The local mail and SMS sinks, with ways to read them and to break a mailbox."""
+    """The local mail and SMS sinks, with ways to read them and to break a mailbox
+    or a phone number."""
 
     def start(self, directory: Path) -> None:
         super().start(directory / "mail")
@@ -120,20 +135,80 @@ class Sinks(LocalSinks):
         with open(self.mail_dir / name, "a") as handle:
             handle.write(address + "\n")
 
+    def refuse_sms(self, phone: str, mode: str) -> None:
+        """From now on the SMS sink answers a send to this number as a provider would:
+        ``permanent``, ``temporary``, ``opted_out``, ``opted_out_on_send`` or ``none``
+        (services/ops/sms_sink.py)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.sns_inspect_port}/_refuse", method="POST",
+            data=json.dumps({"phone": phone, "mode": mode}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+
     def emails(self, to: str | None = None) -> list[dict]:
-        """Received mail, each with its decoded ``subject`` and ``body``."""
-        found = []
-        for path in sorted(self.mail_dir.glob("[0-9]*.json")):
-            record = json.loads(path.read_text())
-            if to is None or to in record["rcpt_tos"]:
-                message = email.message_from_string(record["data"], policy=email.policy.default)
-                record["subject"] = str(message["Subject"])
-                record["body"] = message.get_content()
-                record["headers"] = dict(message.items())
-                found.append(record)
-        return found
+        return emails_in(self.mail_dir, to)
 
     def sms(self, to: str | None = None) -> list[dict]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.sns_inspect_port}/_sms", timeout=5) as r:
             found = json.loads(r.read())
         return [m for m in found if to is None or m["phone"] == to]
+
+
+class TlsMailSink:
+    """A mail sink that requires STARTTLS and a login, as a provider's submission
+    port does, with a certificate from a CA of its own (trustme): a client trusts it
+    only if given that CA's file."""
+
+    LOGIN = "sanctum-alerts"
+
+    def __init__(self, port: int):
+        self.port = port
+        self.process: subprocess.Popen | None = None
+        self.directory: Path | None = None
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.directory / "mail"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.directory / "ca.pem"
+
+    @property
+    def password_file(self) -> Path:
+        return self.directory / "smtp-password"
+
+    def env(self) -> dict:
+        """The notifications settings that deliver to this sink."""
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "SMTP_STARTTLS": "true",
+                "SMTP_USERNAME": self.LOGIN, "SMTP_PASSWORD_FILE": str(self.password_file),
+                "SMTP_CA_FILE": str(self.ca_file)}
+
+    def start(self, directory: Path) -> None:
+        import secrets
+
+        import trustme
+
+        self.directory = directory
+        authority = trustme.CA()
+        authority.cert_pem.write_to_path(str(self.ca_file))
+        server_cert = authority.issue_cert("127.0.0.1", "localhost")
+        server_cert.private_key_and_cert_chain_pem.write_to_path(str(directory / "server.pem"))
+        self.password_file.write_text(secrets.token_urlsafe(16))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.ops.mail_sink", "--port", str(self.port),
+             "--dir", str(self.mail_dir), "--tls-cert", str(directory / "server.pem"),
+             "--tls-key", str(directory / "server.pem"), "--login", self.LOGIN,
+             "--password-file", str(self.password_file)],
+            stdout=subprocess.DEVNULL, stderr=open(directory / "mail_sink.log", "ab"),
+            cwd=PROJECT_ROOT, preexec_fn=die_with_parent)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def emails(self, to: str | None = None) -> list[dict]:
+        return emails_in(self.mail_dir, to)

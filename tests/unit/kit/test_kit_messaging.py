@@ -2,14 +2,15 @@
 
 import time
 
-import eventlet
 import pytest
+from nameko import config as nameko_config
 from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import MetaData, create_engine, insert, text
 
-from services.kit import config, service_auth
+from services.kit import config, metrics, service_auth
 from services.kit.errors import NotFound, ServiceAuthFailed, ServiceUnavailable
-from services.kit.events import envelope, handler_queue_name, outbox_table
+from services.kit.events import amqp_uri, envelope, handler_queue_name, outbox_table
+from services.kit.events.topology import handler_queues
 from services.ops import dlq
 from services.ops.operator import operator_dispatcher
 from tests.support import probe
@@ -30,8 +31,6 @@ def probes(container_factory, migrated_database):
         container.start()
         started[cls.name] = container
     from nameko.amqp.publish import get_connection
-
-    from services.kit.events import amqp_uri
 
     with get_connection(amqp_uri()) as conn:
         conn.channel().queue_purge(dead)
@@ -111,9 +110,11 @@ def test_a_redelivered_event_has_no_second_effect(probes):
     publish = _raw_publisher()
     publish(event)
     publish(event)  # same event id: what a relay crash or broker redelivery produces
-    wait_until(lambda: probe.notes("kit_probe_consumer") == ["twice"])
-    eventlet.sleep(0.5)
-    assert probe.notes("kit_probe_consumer") == ["twice"]
+    # A handler takes its queue in order, one batch at a time: once an event published
+    # after the copies is handled, both copies were.
+    publish(envelope("probe.happened", "kit_probe", {"key": "zz-later"}, None))
+    wait_until(lambda: "zz-later" in probe.notes("kit_probe_consumer"))
+    assert probe.notes("kit_probe_consumer") == ["twice", "zz-later"]
     assert probe.CALLS["twice"] == 1
 
 
@@ -130,6 +131,7 @@ def test_an_event_committed_before_a_crash_is_still_published(probes):
 
 def test_an_event_about_an_erased_account_is_undone_and_not_retried(probes, operator_rpc):
     probe.BEHAVIOUR["gone"] = "account-erased"
+    before = {outcome: handled_count(outcome) for outcome in ("ok", "retried", "dead_lettered")}
     event_id = operator_rpc.kit_probe.write_and_emit("gone")
     engine = create_engine(config.kit().database_url)
 
@@ -139,8 +141,13 @@ def test_an_event_about_an_erased_account_is_undone_and_not_retried(probes, oper
                                      "WHERE event_id = :e"), {"e": event_id}).scalar()
 
     wait_until(lambda: claimed() == 1, timeout=5)
-    eventlet.sleep(0.8)  # past the first two retry delays (200 ms, 400 ms): none may come
+    # Handled and acknowledged as done: a retry is only ever scheduled for a failed
+    # attempt (counted "retried"), and there was none.
+    wait_until(lambda: handled_count("ok") > before["ok"], timeout=5)
     engine.dispose()
+    assert handled_count("retried") == before["retried"]
+    assert handled_count("dead_lettered") == before["dead_lettered"]
+    assert waiting_in_retry_queues() == 0
     assert probe.CALLS["gone"] == 1
     assert probe.notes("kit_probe_consumer") == []  # the handler's other write was undone
     assert probe.AFTER_COMMIT == []  # and so was what was to follow its commit
@@ -231,6 +238,32 @@ def test_rpc_to_a_stopped_service_is_unavailable_not_a_hang(probes, operator_rpc
     assert time.monotonic() - started < 10  # no hang: the 0.5 s timeout, not forever
 
 
+def test_a_call_that_expired_in_the_queue_is_never_acted_on(probes, operator_rpc, container_factory):
+    """The caller gave up after its timeout (0.5 s); its request expired in the queue at
+    the same moment, so the service, back later, never writes what nobody waits for."""
+    probes["kit_probe"].stop()
+    waited = operator_rpc.kit_probe.write.call_async("a-waited")  # no expiry: served later
+    with pytest.raises(ServiceUnavailable):
+        operator_rpc.kit_probe_caller.call_write("b-expired")
+    # Back, taking one call at a time in queue order: what was queued before and after
+    # the expired request is served, and nothing else.
+    with nameko_config.patch({"max_workers": 1}):
+        container_factory(probe.ProbeService).start()
+    assert waited.result() == "a-waited"
+    assert operator_rpc.kit_probe_caller.call_write("c-later") == "c-later"
+    assert probe.notes("kit_probe") == ["a-waited", "c-later"]
+
+
+def test_a_service_refuses_to_start_when_psycopg_would_block_the_process(
+        container_factory, migrated_database, monkeypatch):
+    from psycopg import waiting
+
+    monkeypatch.setattr(waiting, "wait", waiting.wait_c)  # the C wait: blocks the eventlet hub
+    container = container_factory(probe.ProbeService)
+    with pytest.raises(RuntimeError, match="blocking wait function"):
+        container.start()
+
+
 def test_database_waits_do_not_block_the_process(probes, operator_rpc):
     """psycopg must wait cooperatively: concurrent slow queries overlap."""
     started = time.monotonic()
@@ -240,6 +273,23 @@ def test_database_waits_do_not_block_the_process(probes, operator_rpc):
     assert time.monotonic() - started < 3.0  # overlapping: about 1 s; one at a time: 4 s
 
 
+def handled_count(outcome: str) -> float:
+    """Events the probe consumer's on_happened handler finished with this outcome, as
+    the kit counts them (the containers run in this process)."""
+    return metrics.REGISTRY.get_sample_value("sanctum_events_handled_total", {
+        "service": "kit_probe_consumer", "handler": "on_happened", "outcome": outcome}) or 0.0
+
+
+def waiting_in_retry_queues() -> int:
+    from nameko.amqp.publish import get_connection
+
+    queues = handler_queues("kit_probe", "probe.happened", "kit_probe_consumer", "on_happened")
+    with get_connection(amqp_uri()) as conn:
+        channel = conn.channel()
+        return sum(channel.queue_declare(queue.name, passive=True).message_count
+                   for queue in queues["retries"])
+
+
 def _dead_queue():
     return f"{handler_queue_name('kit_probe', 'probe.happened', 'kit_probe_consumer', 'on_happened')}.dead"
 
@@ -247,8 +297,6 @@ def _dead_queue():
 def _raw_publisher(credential=True):
     from kombu import Exchange
     from nameko.amqp.publish import Publisher
-
-    from services.kit.events import amqp_uri
 
     publisher = Publisher(amqp_uri(), use_confirms=True, serializer="json")
     headers = {service_auth.HEADER: service_auth.credential_for("kit_probe")} if credential else {}

@@ -67,6 +67,20 @@ def test_an_expired_token_is_invalid():
         tokens.TokenVerifier().claims(token)
 
 
+def test_a_remembered_token_that_expires_while_remembered_is_refused(monkeypatch):
+    token, ttl = tokens.issue_access_token("u-1", "s-1")
+    verifier = tokens.TokenVerifier()
+    assert verifier.claims(token)["sub"] == "u-1"  # verified once, and remembered
+    issued = time.time()
+    monkeypatch.setattr(tokens.time, "time", lambda: issued + ttl + tokens.LEEWAY_SECONDS - 1)
+    assert verifier.claims(token)["sub"] == "u-1"  # still within its life (and the leeway)
+    monkeypatch.setattr(tokens.time, "time", lambda: issued + ttl + tokens.LEEWAY_SECONDS + 2)
+    with pytest.raises(tokens.InvalidToken, match="Expired"):
+        verifier.claims(token)
+    # Both later checks were answered from memory: the signature was checked once.
+    assert verifier._verified.cache_info().hits == 2 and verifier._verified.cache_info().misses == 1
+
+
 @pytest.fixture
 def redis():
     client = redis_lib.Redis.from_url(config.kit().redis_url)
