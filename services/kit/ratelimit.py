@@ -47,3 +47,10 @@ class Limit:
     def reset(self, redis, subject: str, now: float | None = None) -> None:
         with contextlib.suppress(RedisError):
             redis.delete(self._key(subject, time.time() if now is None else now))
+
+    def forget(self, redis, subject: str) -> None:
+        """Drop every counter of ``subject`` still alive (this window's and the last's:
+        a key lives a window after its last use), for an erased account."""
+        now = time.time()
+        with contextlib.suppress(RedisError):
+            redis.delete(self._key(subject, now), self._key(subject, now - self.window_seconds))

@@ -182,6 +182,9 @@ class SmsChannel:
                                            MessageAttributes=attributes)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code == "OptedOut":  # opted out since the cached answer: the contact is marked
+                self._opted_out[recipient] = (True, time.monotonic())
+                raise OptedOut(code) from None
             if code not in self.PERMANENT_CODES:
                 log.error("SNS refused the SMS (%s): check the AWS settings", code)
             raise (PermanentFailure if code in self.PERMANENT_CODES else TransientFailure)(code) from None

@@ -232,4 +232,7 @@ def delete_account(db: Session, redis, user_id: str, password: str) -> None:
     if not password_matches(user.password_hash, password):
         raise Unauthenticated("Password is incorrect.")
     revoke_sessions(db, redis, user_id)
+    # The log-in counter is named by a digest of the email: personal data, gone too.
+    per_account, _ = login_limits()
+    per_account.forget(redis, digest(normalize_email(user.email)))
     db.execute(delete(User).where(User.user_id == user_id))  # rows cascade in the schema

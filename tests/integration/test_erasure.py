@@ -26,7 +26,6 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from xml.etree import ElementTree
 
-import pytest
 import redis as redis_lib
 import requests
 
@@ -320,11 +319,6 @@ def test_a_deleted_account_leaves_nothing_in_any_service_cache_or_bucket(api, si
     assert requests.get(f"{stack.address}/health", timeout=5).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "user_management.accounts.delete_account does not reset the per-account log-in counter: "
-    "ratelimit:login-account:<sha256 of the email>:<window> (the email's digest, personal "
-    "data) stays in Redis for up to AUTH.LOGIN_WINDOW_SECONDS (15 min) after the account "
-    "is erased when the last attempt before the deletion was a wrong password"))
 def test_a_wrong_password_just_before_erasure_leaves_no_counter_naming_the_email(api):
     person = Person(api)
     assert api.login(person.user.email, "a wrong password").status_code == 401

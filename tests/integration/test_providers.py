@@ -66,11 +66,6 @@ def test_refused_sms_fail_as_the_provider_says_and_the_rest_go_out(user, sinks):
     assert marked == ["OptedOut"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "notifications/channels.py maps an OptedOut answer to Publish to PermanentFailure, not "
-    "OptedOut: a number that opted out after the provider's cached opt-out check (up to "
-    "SMS_OPT_OUT_CACHE_SECONDS, 300 s in production) fails the alert, but the contact is "
-    "never marked sms_opted_out_at, so the user is not told"))
 def test_an_opt_out_the_provider_reports_only_on_send_is_shown_on_the_contact(user, sinks):
     phone = unique_phone()
     contact = confirmed_contact(user, sinks, email=unique_email(), phone=phone)

@@ -180,14 +180,19 @@ def test_reminders_claimed_by_an_instance_that_dies_are_taken_over(api, sinks, s
     # its connection closes, the claim rolls back, another instance takes them.
     engine = create_engine(config.kit().database_url)
     claimant = engine.connect()
-    claimant.execute(text("UPDATE notifications.scheduled_reminders SET next_due_at = now() "
-                          "WHERE reminder_id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids[:10]})
+    # Due in a moment, and locked before that moment comes: no scheduler can fire them
+    # between the commit that makes them due and the lock.
+    claimant.execute(text("UPDATE notifications.scheduled_reminders SET next_due_at = "
+                          "now() + interval '2 seconds' WHERE reminder_id = ANY(CAST(:ids AS uuid[]))"),
+                     {"ids": ids[:10]})
     claimant.commit()
     claimant.execute(text("SELECT 1 FROM notifications.scheduled_reminders WHERE reminder_id = "
                           "ANY(CAST(:ids AS uuid[])) FOR UPDATE"), {"ids": ids[:10]})
-    # A reminder made due after the lock was taken and fired proves a scheduler looked
-    # while the ten were locked (they were due before it, so it saw them first).
+    assert all(s == [] for s in sends_of(ids[:10]).values())  # not due yet when locked
+    # A reminder made due after theirs, fired, proves a scheduler looked while the ten
+    # were due and locked (due before it, so it saw them first).
     marker = reminder(api.new_user())["reminder_id"]
+    time.sleep(2.5)  # past their due time (not a wait for work: the barrier follows)
     make_due([marker])
     wait_until(lambda: sends_of([marker])[marker], timeout=30)
     assert all(s == [] for s in sends_of(ids[:10]).values())  # locked: nobody else fires them
