@@ -21,7 +21,7 @@ from services.ai_context import assistant, conversation, providers, replies, saf
 from services.kit import config
 from services.kit.contracts.crisis import ASKED_FOR_HELP
 from services.kit.errors import Conflict, NotFound
-from services.kit.events import batch_event_handler, event_handler
+from services.kit.events import VIEW_PATIENCE_MS, batch_event_handler, event_handler
 from services.kit.profiles import ProfileCopy
 from services.kit.records import utcnow
 from services.kit.rpc import RpcClient, rpc
@@ -100,7 +100,7 @@ class AiContextService(ProfileCopy, DomainService):
         assistant.knowledge.delete(self.db, user_id, entry_id)
 
     # --- the proactive suggestion -------------------------------------------------------------
-    @batch_event_handler("mood_tracking", "mood.shift.logged")
+    @batch_event_handler("mood_tracking", "mood.shift.logged", patience_ms=VIEW_PATIENCE_MS)
     def shifts_logged(self, events):
         suggestions.prepare(self.db, [event["data"] for event in events], self._fitting)
 

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 
 from services.kit.errors import NotFound, Unprocessable
-from services.kit.events import batch_event_handler, event_handler
+from services.kit.events import VIEW_PATIENCE_MS, batch_event_handler, event_handler
 from services.kit.profiles import ProfileCopy, save_timezone
 from services.kit.rpc import RpcClient, rpc
 from services.kit.service import DomainService
@@ -253,7 +253,7 @@ class NotificationsService(ProfileCopy, DomainService):
             self.db.on_commit(self.delivery.wake)
 
     # --- when logging goes quiet -----------------------------------------------------------
-    @batch_event_handler("mood_tracking", "mood.shift.logged")
+    @batch_event_handler("mood_tracking", "mood.shift.logged", patience_ms=VIEW_PATIENCE_MS)
     def shifts_logged(self, events):
         quiet.record_activity(self.db, events)
 

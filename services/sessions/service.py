@@ -13,7 +13,7 @@ from nameko.extensions import DependencyProvider
 from services.kit import config
 from services.kit.cache import Cache
 from services.kit.db import database_of, session_scope
-from services.kit.events import batch_event_handler, event_handler
+from services.kit.events import VIEW_PATIENCE_MS, batch_event_handler, event_handler
 from services.kit.loops import WakeableLoop
 from services.kit.profiles import ProfileCopy
 from services.kit.records import utcnow
@@ -68,7 +68,7 @@ class SessionsService(ProfileCopy, DomainService):
             self.db.on_commit(lambda: self.cache.invalidate(user_id))
 
     # --- session memory, from events ------------------------------------------------------
-    @batch_event_handler("mood_tracking", "mood.shift.logged")
+    @batch_event_handler("mood_tracking", "mood.shift.logged", patience_ms=VIEW_PATIENCE_MS)
     def shifts_logged(self, events):
         """The hot path (every logged shift): one statement per batch."""
         changed = memory.apply_moods(self.db, [event["data"] for event in events])

@@ -9,6 +9,7 @@
 """
 
 from services.kit.events.handlers import (
+    VIEW_PATIENCE_MS,
     EventHandler,
     batch_event_handler,
     event_handler,
@@ -36,5 +37,5 @@ __all__ = [
     "ATTEMPT_HEADER", "ERROR_HEADER", "Dispatch", "EventDispatcher", "EventHandler",
     "OutboxRelay", "amqp_uri", "batch_event_handler", "envelope", "event_handler",
     "handler_queue_name", "handler_queues", "handlers_of", "outbox_table",
-    "outbox_write_function", "processed_events_table", "queues_of",
+    "outbox_write_function", "processed_events_table", "queues_of", "VIEW_PATIENCE_MS",
 ]

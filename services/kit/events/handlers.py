@@ -65,6 +65,10 @@ from services.kit.records import refers_to_erased_row
 log = logging.getLogger(__name__)
 
 BUSY_WITHIN_SECONDS = 0.1
+# How long a handler of a derived view (session memory, a suggestion, activity days)
+# lets its batch fill: nobody waits on it, and under load it then handles a few
+# hundred milliseconds' worth of events per transaction.
+VIEW_PATIENCE_MS = 250
 
 
 def processed_events_table(metadata: MetaData) -> Table:
@@ -119,7 +123,12 @@ class EventHandler(NamekoEventHandler):
     finally dead-lettered) alone and never holds back the others.
     """
 
-    def __init__(self, source_service: str, event_type: str, max_batch: int = 50, **kwargs):
+    def __init__(self, source_service: str, event_type: str, max_batch: int = 50,
+                 patience_ms: float | None = None, **kwargs):
+        """``patience_ms``: a handler nobody waits on (a derived view, a suggestion) lets
+        its batch fill for that long whenever an event arrives, busy or not; under load
+        it then handles many events per transaction. Handlers on the crisis path keep
+        the default: no wait when idle, ``EVENTS.BATCH_WINDOW_MS`` when busy."""
         kwargs.pop("requeue_on_error", None)
         # The whole batch is unacknowledged while it runs: let the broker send that many.
         kwargs.setdefault("prefetch_count", max_batch)
@@ -128,6 +137,7 @@ class EventHandler(NamekoEventHandler):
             reliable_delivery=True, requeue_on_error=False, **kwargs,
         )
         self.max_batch = max_batch
+        self.patience = None if patience_ms is None else patience_ms / 1000
 
     consumer_cls = _BatchConsumer
 
@@ -179,7 +189,10 @@ class EventHandler(NamekoEventHandler):
             # one a few ms to fill, so one transaction carries several events.
             # Otherwise go at once: one event at a time pays no delay.
             busy = last_size > 1 and time.monotonic() - last_batch < BUSY_WITHIN_SECONDS
-            eventlet.sleep(window if busy else 0)
+            if self.patience is not None:
+                eventlet.sleep(self.patience)
+            else:
+                eventlet.sleep(window if busy else 0)
             while self._arrived:
                 batch = self._next_batch()
                 last_batch, last_size = time.monotonic(), len(batch)
@@ -274,7 +287,8 @@ class EventHandler(NamekoEventHandler):
         self.consumer.ack_message(message)
 
 
-def _handler(source_service: str, event_type: str, call, max_batch: int, fn):
+def _handler(source_service: str, event_type: str, call, max_batch: int, fn,
+             patience_ms: float | None = None):
     """The worker method behind both decorators: claim the batch's events in one
     statement, then ``call(self, fresh_events)`` on those not handled before."""
 
@@ -303,7 +317,8 @@ def _handler(source_service: str, event_type: str, call, max_batch: int, fn):
         claim(self.db, [events[0]["event_id"]], consumer)
         return None
 
-    return EventHandler.decorator(source_service, event_type, max_batch=max_batch)(handle)
+    return EventHandler.decorator(source_service, event_type, max_batch=max_batch,
+                                  patience_ms=patience_ms)(handle)
 
 
 def event_handler(source_service: str, event_type: str, max_batch: int = 50):
@@ -327,13 +342,14 @@ def event_handler(source_service: str, event_type: str, max_batch: int = 50):
     return decorate
 
 
-def batch_event_handler(source_service: str, event_type: str, max_batch: int = 50):
+def batch_event_handler(source_service: str, event_type: str, max_batch: int = 50,
+                        patience_ms: float | None = None):
     """As ``event_handler``, but the method receives the batch: a list of the
     envelopes not handled before, in queue order (for handlers that can do one
     query for many events)."""
 
     def decorate(fn):
-        return _handler(source_service, event_type, fn, max_batch, fn)
+        return _handler(source_service, event_type, fn, max_batch, fn, patience_ms)
 
     return decorate
 
