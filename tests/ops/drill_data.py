@@ -58,6 +58,9 @@ CREATE SCHEMA IF NOT EXISTS drill;
 CREATE OR REPLACE FUNCTION drill.id(tag text, a bigint, b bigint DEFAULT 0) RETURNS uuid
 LANGUAGE sql IMMUTABLE AS $$ SELECT md5(tag || ':' || a || ':' || b)::uuid $$;
 -- uniform in [0, 1), the same for the same arguments
+-- an id derived from a parent row's id
+CREATE OR REPLACE FUNCTION drill.of(tag text, parent uuid, k bigint DEFAULT 0) RETURNS uuid
+LANGUAGE sql IMMUTABLE AS $$ SELECT md5(tag || ':' || parent || ':' || k)::uuid $$;
 CREATE OR REPLACE FUNCTION drill.noise(a bigint, b bigint) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS
 $$ SELECT ('x' || substr(md5(a || '/' || b), 1, 8))::bit(32)::int / 4294967296.0 + 0.5 $$;
@@ -240,20 +243,22 @@ HISTORY = [
          previous_state, current_level, current_mixed, current_state, intensity, triggers, note,
          sleep_hours, created_at, updated_at)
     SELECT drill.id('shift', u, g), drill.id('user', u), 'drill-' || g, at,
-           (at AT TIME ZONE drill.tz(u))::date, drill.level(u, g - 1), false,
-           CASE WHEN g > 1 THEN drill.state(drill.level(u, g - 1), g - 1) END,
-           drill.level(u, g), drill.noise(u, -g) < 0.04, drill.state(drill.level(u, g), g),
-           least(10, 1 + abs(drill.level(u, g)) * 2 + (g % 2))::smallint,
+           (at AT TIME ZONE drill.tz(u))::date, pv, false,
+           CASE WHEN g > 1 THEN drill.state(pv, g - 1) END,
+           lv, drill.noise(u, -g) < 0.04, drill.state(lv, g),
+           least(10, 1 + abs(lv) * 2 + (g % 2))::smallint,
            CASE WHEN g % 5 = 0 THEN ARRAY[drill.pick(ARRAY['work', 'sleep', 'conflict', 'news'], g)]
                 ELSE '{{}}'::text[] END,
            CASE WHEN g % 9 = 0 THEN 'Note ' || g END,
            CASE WHEN g % ceil(drill.rate(u))::int = 0
-                THEN round((7.5 - drill.level(u, g) * 0.8 + drill.noise(g, u))::numeric, 1) END,
+                THEN round((7.5 - lv * 0.8 + drill.noise(g, u))::numeric, 1) END,
            at, at
     FROM generate_series(1, {U}) u
     CROSS JOIN LATERAL generate_series(1, floor(({D} - {LOG_DAYS}) * drill.rate(u))::int) g
+    -- OFFSET 0 keeps each level computed once per row (SQL functions are inlined)
     CROSS JOIN LATERAL (SELECT {T0} + make_interval(secs => (g / drill.rate(u)) * 86400
-                                                   + drill.noise(g, u) * 7200) AS at) t""",
+                                                   + drill.noise(g, u) * 7200) AS at,
+                               drill.level(u, g) AS lv, drill.level(u, g - 1) AS pv OFFSET 0) t""",
     # doses: med 1 once a day, med 2 twice; 88 % taken, 7 % late, 5 % skipped
     """INSERT INTO medications.medication_logs
         (dose_id, user_id, medication_id, status, amount, unit, taken_at, scheduled_for)
@@ -368,9 +373,9 @@ HISTORY_CHILDREN = [
     WHERE origin = 'candidate'""",
     """INSERT INTO episode_tracking.crisis_interventions
         (intervention_id, episode_id, user_id, kind, happened_at, by_whom, outcome)
-    SELECT drill.id('intervention', hashtext(episode_id::text)), episode_id, user_id,
+    SELECT drill.of('intervention', episode_id), episode_id, user_id,
            drill.pick(ARRAY['safety_plan_used', 'contact_reached', 'clinician_seen', 'crisis_line_called'],
-                      hashtext(episode_id::text)),
+                      peak_severity + extract(doy FROM start_day)::int),
            start_day + time '18:00', 'self', 'helped'
     FROM episode_tracking.episodes WHERE peak_severity >= 3""",
     """INSERT INTO notifications.crisis_steps (crisis_id, step, target, contact_id, contact_name, started_at, acknowledged_at)
@@ -381,7 +386,7 @@ HISTORY_CHILDREN = [
     """INSERT INTO notifications.notifications
         (notification_id, user_id, kind, reference, contact_id, contact_name, channel, recipient,
          priority, subject, body, status, attempts, next_attempt_at, created_at, sent_at)
-    SELECT drill.id('notification-' || ch, hashtext(crisis_id::text), s), user_id, 'crisis', crisis_id::text,
+    SELECT drill.of('notification-' || ch, crisis_id, s), user_id, 'crisis', crisis_id::text,
            drill.id('contact', 0, s), 'Contact ' || s, ch, 'contact@example.org', 1,
            'Please check in', 'Someone you support may need you.', 'sent', 1, detected_at, detected_at,
            detected_at + interval '5 seconds'
@@ -389,13 +394,13 @@ HISTORY_CHILDREN = [
     """INSERT INTO notifications.notifications
         (notification_id, user_id, kind, reference, contact_id, contact_name, channel, recipient,
          priority, subject, body, status, attempts, next_attempt_at, created_at, sent_at)
-    SELECT drill.id('dose-alert', hashtext(medication_id::text), extract(epoch FROM scheduled_for)::bigint),
+    SELECT drill.of('dose-alert', medication_id, extract(epoch FROM scheduled_for)::bigint),
            user_id, 'missed_dose', medication_id || '@' || scheduled_for, drill.id('contact', 0, 1),
            'Contact 1', 'email', 'contact@example.org', 2, 'A dose was missed',
            'A planned dose has not been logged.', 'sent', 1, detected_at, detected_at, detected_at
     FROM medications.missed_doses""",
     """INSERT INTO sessions.session_logs (log_id, session_id, user_id, role, text, skill_id, created_at, expires_at)
-    SELECT drill.id('chatlog', hashtext(session_id::text), m), session_id, user_id,
+    SELECT drill.of('chatlog', session_id, m), session_id, user_id,
            CASE WHEN m % 2 = 1 THEN 'user' ELSE 'assistant' END, 'Message ' || m, NULL,
            started_at + make_interval(mins => m), started_at + interval '30 days'
     FROM sessions.sessions, generate_series(1, 6) m
@@ -404,18 +409,18 @@ HISTORY_CHILDREN = [
     SELECT session_id, user_id, started_at + interval '3 minutes', started_at + interval '4 minutes'
     FROM sessions.sessions WHERE hashtext(session_id::text) % 20 = 0""",
     """INSERT INTO ai_context.screen_marks (mark_id, session_id, user_id, cues)
-    SELECT drill.id('mark', hashtext(session_id::text)), session_id, user_id, jsonb_build_array('low mood')
+    SELECT drill.of('mark', session_id), session_id, user_id, jsonb_build_array('low mood')
     FROM sessions.sessions WHERE hashtext(session_id::text) % 7 = 0""",
     """INSERT INTO export_reports.report_shares
         (share_id, job_id, user_id, provider_id, provider_name, token_hash, created_at, expires_at, used_at)
-    SELECT drill.id('share', hashtext(job_id::text)), job_id, user_id, drill.id('provider', 0),
+    SELECT drill.of('share', job_id), job_id, user_id, drill.id('provider', 0),
            'Dr Drill', md5('share' || job_id), created_at, created_at + interval '14 days',
            created_at + interval '2 days'
     FROM export_reports.export_jobs WHERE kind = 'clinician_pdf'""",
 ]
 REPORT_DOWNLOADS = [
     """INSERT INTO export_reports.report_downloads (download_id, share_id, user_id, outcome, at)
-    SELECT drill.id('download', hashtext(share_id::text), k), share_id, user_id,
+    SELECT drill.of('download', share_id, k), share_id, user_id,
            CASE k WHEN 1 THEN 'downloaded' ELSE 'already_used' END, used_at + make_interval(hours => k)
     FROM export_reports.report_shares, generate_series(1, 2) k""",
 ]
@@ -446,14 +451,14 @@ SELECT count(mood_tracking.refresh_day(user_id, local_date)) FROM (
 DERIVED = [
     """INSERT INTO pattern_analysis.pattern_analyses
         (analysis_id, user_id, source_event_id, record_id, rules_fired, analyzed_at, source)
-    SELECT drill.id('analysis', hashtext(shift_id::text), 0), user_id, drill.id('event', hashtext(shift_id::text)),
+    SELECT drill.of('analysis', shift_id, 0), user_id, drill.of('event', shift_id),
            shift_id, CASE WHEN current_level <= -3 THEN ARRAY['severe_low'] ELSE '{{}}'::text[] END,
            occurred_at + interval '1 second', 'mood'
     FROM mood_tracking.mood_shifts""",
     """INSERT INTO pattern_analysis.pattern_flags
         (flag_id, user_id, rule, record_id, local_date, source_event_id, details, detected_at, source)
-    SELECT drill.id('flag', hashtext(shift_id::text)), user_id, 'severe_low', shift_id, local_date,
-           drill.id('event', hashtext(shift_id::text)), jsonb_build_object('level', current_level),
+    SELECT drill.of('flag', shift_id), user_id, 'severe_low', shift_id, local_date,
+           drill.of('event', shift_id), jsonb_build_object('level', current_level),
            occurred_at + interval '1 second', 'mood'
     FROM mood_tracking.mood_shifts WHERE current_level <= -4""",
     """INSERT INTO ai_context.suggestions (user_id, shift_id, as_of, state, level, skill_id, text, shown_at)
