@@ -80,3 +80,24 @@ def test_cli_help_lists_every_command():
         "wal-status",
     ):
         assert f"    {command} " in result.stdout
+
+
+def test_textfile_metric_is_node_exporter_format():
+    from backup.metrics import textfile_metrics
+    from monitoring.catalogue import BACKUP_LAST_SUCCESS_SERIES as name
+
+    assert textfile_metrics("wal-status", 1767225600.5).splitlines() == [
+        f"# HELP {name} Time of the backup job's last success.",
+        f"# TYPE {name} gauge",
+        f'{name}{{job="wal-status"}} 1767225600.500',
+    ]
+
+
+def test_runbook_states_the_tools_sse_default():
+    from ops_support import ROOT
+
+    from backup.settings import Settings
+
+    runbook = (ROOT / "backup" / "RUNBOOK.md").read_text()
+    default = Settings().sse
+    assert f"`BACKUP_SSE` defaults to `{default}`" in runbook
