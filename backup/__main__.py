@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pythonjsonlogger.json import JsonFormatter
 
-from backup import errors, metrics, postgres, redis_snapshot, retention, wal
+from backup import errors, metrics, postgres, redis_snapshot, retention, wal, wal_stream
 from backup.progress import human_bytes
 from backup.prune import prune
 from backup.settings import Settings
@@ -204,6 +204,21 @@ def cmd_wal_status(settings: Settings, args) -> None:
         raise errors.ToolFailed("; ".join(found))
 
 
+def cmd_wal_ship(settings: Settings, args) -> None:
+    if not args.dir.is_dir():
+        raise errors.ConfigError(f"{args.dir} is not a directory (pg_receivewal's -D)")
+    shipper = wal_stream.Shipper(BackupStore(settings), args.dir, args.keep_minutes * 60)
+    shipper.run(args.every, rounds=1 if args.once else None)
+
+
+def cmd_wal_fetch(settings: Settings, args) -> None:
+    if not args.pg_wal.is_dir():
+        raise errors.ConfigError(f"{args.pg_wal} is not a directory (the restored data's pg_wal)")
+    written = wal_stream.fetch(BackupStore(settings), args.pg_wal)
+    wal_stream.chown_like([args.pg_wal / name for name in written], args.pg_wal)
+    print(f"{len(written)} streamed WAL file(s) put in {args.pg_wal}: start PostgreSQL now")
+
+
 # --- parsing --------------------------------------------------------------------------
 
 
@@ -306,6 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="fail when no WAL was archived for this long",
     )
+    p = sub.add_parser("wal-ship", help="copy pg_receivewal's directory to S3 every few seconds")
+    p.add_argument("--dir", type=Path, required=True, help="pg_receivewal's -D directory")
+    p.add_argument("--every", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--keep-minutes", type=float, default=60.0,
+                   help="remove complete streamed segments older than this (pgBackRest archives them)")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p = sub.add_parser("wal-fetch", help="put the streamed WAL from S3 into a restored pg_wal")
+    p.add_argument("--pg-wal", type=Path, required=True)
     return parser
 
 
@@ -320,6 +343,8 @@ COMMANDS = {
     "prune": cmd_prune,
     "thaw": cmd_thaw,
     "wal-status": cmd_wal_status,
+    "wal-ship": cmd_wal_ship,
+    "wal-fetch": cmd_wal_fetch,
 }
 # Jobs whose outcome is recorded for alarms (status file, CloudWatch).
 RECORDED = {"postgres", "redis", "verify", "restore", "restore-redis", "prune", "wal-status"}
@@ -354,6 +379,13 @@ def resolve_alias(settings: Settings, args) -> None:
         log.warning("%s skips newer backups not verified good: %s", alias, ", ".join(skipped))
     args.backup_id = candidates[-1].backup_id
     log.info("%s is %s", alias, args.backup_id)
+
+
+def _job_name(args) -> str:
+    """Status file and metrics per job: a Redis verify is its own job."""
+    if args.command == "verify" and str(getattr(args, "backup_id", "")).startswith("redis"):
+        return "verify-redis"
+    return args.command
 
 
 def settings_from(args) -> Settings:
@@ -393,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in RECORDED:
         metrics.record(
             settings,
-            args.command,
+            _job_name(args),
             code == errors.OK,
             time.monotonic() - started,
             size=(result or {}).get("size"),

@@ -8,7 +8,10 @@ deleted (the volume is lost); the cluster is rebuilt from the base backup, the
 archive and, in `stream` mode, the streamed WAL; then the acknowledged rows that are
 missing are counted. Modes:
 
-- stream: pg_receivewal --synchronous beside pgBackRest archiving (Phase 1's choice)
+- stream: pg_receivewal --synchronous beside pgBackRest archiving (Phase 1's choice),
+  its directory shipped to S3 by `sanctum-backup wal-ship` every RPO_SHIP_EVERY seconds.
+  Recovered twice: from S3 alone (`wal-fetch`: the second volume lost too), then from
+  the second volume.
 - archive-N: pgBackRest asynchronous archiving with archive_timeout = N seconds
 
 The suite runs `stream` for a few seconds. `make drill-rpo` runs every mode longer
@@ -20,17 +23,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
-from ops_support import PG_BIN, as_postgres
+from ops_support import PG_BIN, ROOT, as_postgres
 from pg_cluster import Cluster, make_cluster
 
 MODES = os.environ.get("RPO_DRILL_MODES", "stream").split(",")
 SECONDS = float(os.environ.get("RPO_DRILL_SECONDS", "3"))
+SHIP_EVERY = float(os.environ.get("RPO_SHIP_EVERY", "1"))
 SLOT = "drill_receivewal"
 
 
@@ -82,7 +87,47 @@ def _streamed_into(stream: Path, pg_wal: Path) -> list[str]:
     return copied
 
 
-def run_drill(root: Path, tls_s3_endpoint: dict, s3, mode: str, seconds: float) -> dict:
+def _shipper(stream: Path, tool_env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "backup", "--log-format", "text", "wal-ship", "--dir", str(stream),
+         "--every", str(SHIP_EVERY)],
+        cwd=ROOT, env=tool_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def _recover(cluster: Cluster, before_start) -> tuple[list[int], float]:
+    """Rebuild the lost data directory from the base backup and archive (+ what
+    before_start adds to pg_wal), promote, return the ids present and the time taken."""
+    if cluster.data.exists():
+        shutil.rmtree(cluster.data)
+    started = time.monotonic()
+    # archive-mode=off: the promoted copy must not archive its new timeline, or the next
+    # recovery of this drill would follow that timeline instead of the lost primary's.
+    cluster.pgbackrest("--archive-mode=off", "restore")  # base backup + WAL from the archive
+    before_start(cluster.data / "pg_wal")
+    cluster.start()
+    cluster.wait_promoted()
+    took = time.monotonic() - started
+    with psycopg.connect(cluster.url) as conn:
+        present = [row[0] for row in conn.execute("SELECT id FROM drill_writes ORDER BY id")]
+    cluster.stop()
+    return present, took
+
+
+def _window(acknowledged: list[tuple[int, float]], present: list[int], crashed_at: float) -> dict:
+    times = dict(acknowledged)
+    last_ack = acknowledged[-1][1] if acknowledged else crashed_at
+    last_kept = times.get(present[-1]) if present else None
+    return {
+        "recovered": len(present),
+        "lost": len(acknowledged) - len(present),
+        "present": present,
+        # acknowledged writes lost, as seconds of writing
+        "window_seconds": last_ack - last_kept if last_kept else last_ack - (acknowledged[0][1] if acknowledged else crashed_at),
+    }
+
+
+def run_drill(root: Path, tls_s3_endpoint: dict, s3, tool_env: dict, mode: str, seconds: float) -> dict:
     timeout = int(mode.split("-", 1)[1]) if mode.startswith("archive-") else 60
     cluster = make_cluster(
         root, tls_s3_endpoint, s3,
@@ -90,7 +135,8 @@ def run_drill(root: Path, tls_s3_endpoint: dict, s3, mode: str, seconds: float) 
         pgbackrest_extra={"archive-async": "y", "spool-path": str(root / "spool")}
         if mode.startswith("archive-") else None,
     )
-    receiver = None
+    receiver = shipper = None
+    stream = root / "stream"
     try:
         with psycopg.connect(cluster.url, autocommit=True) as conn:
             conn.execute("CREATE TABLE drill_writes (id int PRIMARY KEY,"
@@ -98,56 +144,69 @@ def run_drill(root: Path, tls_s3_endpoint: dict, s3, mode: str, seconds: float) 
         cluster.pgbackrest("stanza-create")
         cluster.pgbackrest("--type=full", "backup")
         if mode == "stream":
-            receiver = _receivewal(cluster, root / "stream")
+            receiver = _receivewal(cluster, stream)
+            shipper = _shipper(stream, tool_env)
         writer = Writer(cluster.url)
         writer.start()
         time.sleep(seconds)
         crashed_at = time.time()
-        cluster.stop(modes=("immediate",))  # the host dies: nothing is flushed or archived
+        if shipper is not None:
+            shipper.kill()  # the host dies: no last shipment
+        cluster.stop(modes=("immediate",))  # nothing more is flushed or archived
         writer.join(10)
     finally:
-        if receiver is not None:
-            receiver.terminate()
-            receiver.wait(10)
-    shutil.rmtree(cluster.data)  # and its data volume with it
-    started = time.monotonic()
-    cluster.pgbackrest("restore")  # base backup; WAL from the archive (restore_command)
-    if mode == "stream":
-        _streamed_into(root / "stream", cluster.data / "pg_wal")
-    cluster.start()
-    cluster.wait_promoted()
-    recovery_seconds = time.monotonic() - started
-    with psycopg.connect(cluster.url) as conn:
-        present = [row[0] for row in conn.execute("SELECT id FROM drill_writes ORDER BY id")]
-    cluster.stop()
+        for proc in (shipper, receiver):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
     acknowledged = writer.acknowledged
-    last_ack = acknowledged[-1][1] if acknowledged else crashed_at
-    last_kept = dict(acknowledged).get(present[-1], started) if present else None
-    return {
-        "mode": mode,
-        "acknowledged": len(acknowledged),
-        "recovered": len(present),
-        "lost": len(acknowledged) - len(present),
-        "present": present,
-        "window_seconds": (last_ack - last_kept) if last_kept else seconds,
-        "recovery_seconds": recovery_seconds,
-    }
+    results = {"mode": mode, "acknowledged": len(acknowledged)}
+    if mode == "stream":
+        def from_s3(pg_wal: Path) -> None:
+            fetched = subprocess.run(
+                [sys.executable, "-m", "backup", "--log-format", "text", "wal-fetch",
+                 "--pg-wal", str(pg_wal)],
+                cwd=ROOT, env=tool_env, capture_output=True, text=True, check=False,
+            )
+            assert fetched.returncode == 0, fetched.stderr
+
+        present, took = _recover(cluster, from_s3)
+        results["s3"] = {**_window(acknowledged, present, crashed_at), "recovery_seconds": took}
+        present, took = _recover(cluster, lambda pg_wal: _streamed_into(stream, pg_wal))
+        results["volume"] = {**_window(acknowledged, present, crashed_at), "recovery_seconds": took}
+    else:
+        present, took = _recover(cluster, lambda pg_wal: None)
+        results["archive"] = {**_window(acknowledged, present, crashed_at), "recovery_seconds": took}
+    return results
+
+
+@pytest.fixture
+def tool_env(moto_endpoint, bucket, tmp_path):
+    return {**os.environ, "BACKUP_BUCKET": bucket, "BACKUP_S3_ENDPOINT_URL": moto_endpoint,
+            "BACKUP_STATE_DIR": str(tmp_path / "state")}
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_data_loss_window(shared_tmp, tls_s3_endpoint, s3, request, mode):
-    result = run_drill(shared_tmp / f"rpo-{mode}-{request.node.name[-8:]}", tls_s3_endpoint, s3,
+def test_data_loss_window(shared_tmp, tls_s3_endpoint, s3, tool_env, request, mode):
+    result = run_drill(shared_tmp / f"rpo-{mode}-{time.time_ns()}", tls_s3_endpoint, s3, tool_env,
                        mode, SECONDS)
-    print(
-        f"\n[rpo-drill] {mode}: {result['acknowledged']} writes acknowledged in {SECONDS:.0f}s,"
-        f" {result['recovered']} recovered, {result['lost']} lost"
-        f" = {result['window_seconds']:.3f}s of writes; recovery {result['recovery_seconds']:.1f}s"
-    )
-    present = result["present"]
-    # What survives is exactly the oldest writes, without holes, and never more than was acknowledged.
-    assert present == list(range(1, len(present) + 1))
-    assert result["lost"] >= 0 and result["acknowledged"] > 0
+    for source in ("volume", "s3", "archive"):
+        if source in result:
+            found = result[source]
+            print(
+                f"\n[rpo-drill] {mode}, recovered from {source}: {result['acknowledged']} writes"
+                f" acknowledged in {SECONDS:.0f}s, {found['recovered']} recovered,"
+                f" {found['lost']} lost = {found['window_seconds']:.3f}s of writes;"
+                f" recovery {found['recovery_seconds']:.1f}s"
+            )
+            # What survives is exactly the oldest writes, without holes, never more than acknowledged.
+            assert found["present"] == list(range(1, found["recovered"] + 1))
+            assert 0 <= found["lost"] <= result["acknowledged"]
+    assert result["acknowledged"] > 0
     if mode == "stream":
-        # The archive alone holds nothing after the base backup (no segment was full or
-        # timed out): every recovered row came from the streamed WAL.
-        assert result["recovered"] > 0
+        # The archive alone holds nothing written after the base backup (no segment was
+        # full or timed out): rows recovered came from the streamed WAL.
+        assert result["volume"]["recovered"] > 0
+        assert result["s3"]["recovered"] > 0
+        # The second volume holds at least what was shipped from it.
+        assert result["volume"]["recovered"] >= result["s3"]["recovered"]
