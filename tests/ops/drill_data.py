@@ -40,7 +40,7 @@ from psycopg import sql
 ALEMBIC_INI = ROOT / "migrations" / "alembic.ini"
 SENSITIVE_MARKER = "DRILL-SENSITIVE-NOTE-7f3a"  # must never reach a log line
 # Rows one user makes in a year of this data set (measured: see rows_per_user_year).
-ROWS_PER_USER_YEAR = 5_050
+ROWS_PER_USER_YEAR = 5_000
 LOG_SHIFT_DAYS = 2  # the newest days of shifts go through mood_tracking.log_shift
 SERVICE_SCHEMAS = (
     "user_management", "mood_tracking", "pattern_analysis", "notifications",
