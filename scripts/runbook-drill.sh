@@ -12,5 +12,5 @@ if [ -z "$block" ]; then
     echo "runbook-drill: no drill block in backup/RUNBOOK.md" >&2
     exit 2
 fi
-export PS4='+ [$(date -u +%H:%M:%S.%3N)] '
-exec bash -euo pipefail -x -c "$block"
+# PS4 set inside: bash ignores an inherited PS4 when run as root.
+exec bash -euo pipefail -c "PS4='+ [\$(date -u +%H:%M:%S.%3N)] '; set -x; $block"

@@ -91,7 +91,7 @@ fsync = off
 
 
 def make_cluster(root: Path, tls_s3_endpoint: dict, s3, postgresql_conf: str = "",
-                 pgbackrest_extra: dict | None = None) -> Cluster:
+                 archive_async: bool = True) -> Cluster:
     """Configure (deploy/pgbackrest/render_conf.py, as on a bare host) and start a cluster
     under root; the caller stops it."""
     root.mkdir()
@@ -110,6 +110,8 @@ def make_cluster(root: Path, tls_s3_endpoint: dict, s3, postgresql_conf: str = "
         "backup_schedule_pg_user": "postgres",
         "backup_schedule_pg_socket_path": str(root),
         "backup_schedule_pg_port": port,
+        "backup_schedule_pgbackrest_archive_async": archive_async,
+        "backup_schedule_pgbackrest_spool_path": str(root / "spool"),
         "backup_schedule_pgbackrest_global_extra": {
             "repo1-storage-port": tls_s3_endpoint["port"],
             "repo1-storage-ca-file": tls_s3_endpoint["ca_file"],
@@ -117,12 +119,12 @@ def make_cluster(root: Path, tls_s3_endpoint: dict, s3, postgresql_conf: str = "
             "lock-path": str(root / "lock"),
             "log-path": str(root / "log"),
             "archive-timeout": 30,
-            **(pgbackrest_extra or {}),
         },
     }))
     if as_postgres([]):  # running as root: the cluster belongs to the postgres user
         shutil.chown(root, "postgres", "postgres")
     node = Cluster(root, port, config)
+    node.bucket = bucket
     node.init(postgresql_conf)
     node.start()
     return node
