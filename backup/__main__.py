@@ -19,6 +19,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from botocore.exceptions import ClientError
 from pythonjsonlogger.json import JsonFormatter
 
 from backup import errors, metrics, postgres, redis_snapshot, retention, wal, wal_stream
@@ -381,6 +382,16 @@ def resolve_alias(settings: Settings, args) -> None:
     log.info("%s is %s", alias, args.backup_id)
 
 
+def _s3_error(error: ClientError, settings: Settings) -> tuple[int, str]:
+    """S3's answer as an exit code and a sentence (no traceback for a wrong setting)."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "NoSuchBucket":
+        return errors.ConfigError.exit_code, f"bucket {settings.bucket!r} does not exist (BACKUP_BUCKET)"
+    if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return errors.ConfigError.exit_code, f"S3 refused the credentials or the bucket policy: {code}"
+    return errors.UNEXPECTED, f"S3 error {code or type(error).__name__}"
+
+
 def _job_name(args) -> str:
     """Status file and metrics per job: a Redis verify is its own job."""
     if args.command == "verify" and str(getattr(args, "backup_id", "")).startswith("redis"):
@@ -419,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     except errors.BackupError as error:
         code = error.exit_code
         log.error("%s failed: %s", args.command, error, extra={"exit_code": code})
+    except ClientError as error:
+        code, message = _s3_error(error, settings)
+        log.error("%s failed: %s", args.command, message, extra={"exit_code": code})
     except Exception as error:  # still recorded, so the alarm sees it
         code = errors.UNEXPECTED
         log.exception("%s failed unexpectedly: %s", args.command, type(error).__name__)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import boto3
 import psutil
+from botocore.exceptions import ClientError
 
 DEFAULT_PORT = 5077
 TOKEN_KEY = "drill-identity/token"
@@ -87,6 +88,14 @@ def start(port: int, directory: Path, bucket: str, timeout: float = 30) -> dict:
             proc.kill()
             raise DrillError(f"moto did not open port {port} within {timeout:.0f}s")
         time.sleep(0.1)
+    try:
+        return _prepare(proc, port, directory, bucket)
+    except Exception:
+        proc.kill()  # never leave a moto nobody will stop
+        raise
+
+
+def _prepare(proc: subprocess.Popen, port: int, directory: Path, bucket: str) -> dict:
     state = {
         "pid": proc.pid,
         "port": port,
@@ -165,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             stop(args.dir)
             print("drill S3 stopped")
-    except DrillError as error:
+    except (DrillError, ClientError) as error:
         print(f"drill: {error}", file=sys.stderr)
         return 8
     return 0

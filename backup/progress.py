@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import sys
 import threading
 import time
@@ -21,6 +22,12 @@ log = logging.getLogger("sanctum-backup")
 
 LOG_EVERY = 30.0
 LOG_FORMAT = "{desc}: {n_fmt}{total_part} [{elapsed}{remaining_part}, {rate_fmt}]{postfix}"
+
+
+def _terminal_width() -> int:
+    """The terminal's width; 100 where it reports none (a pty without a size: 0)."""
+    columns = shutil.get_terminal_size((100, 24)).columns
+    return columns if columns > 0 else 100
 
 
 def human_bytes(n: float) -> str:
@@ -54,11 +61,11 @@ class Progress:
                 total=total,
                 desc=label,
                 unit=unit,
-                unit_scale=True,
+                unit_scale=unit in ("B", "rows"),
                 unit_divisor=1024 if unit == "B" else 1000,
                 file=sys.stderr,
                 mininterval=0.2,
-                dynamic_ncols=True,
+                ncols=_terminal_width(),
             )
             if self.live
             else None

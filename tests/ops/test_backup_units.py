@@ -101,3 +101,18 @@ def test_runbook_states_the_tools_sse_default():
     runbook = (ROOT / "backup" / "RUNBOOK.md").read_text()
     default = Settings().sse
     assert f"`BACKUP_SSE` defaults to `{default}`" in runbook
+
+
+def test_a_missing_bucket_is_a_clear_configuration_error(moto_endpoint, tmp_path):
+    import os
+    import sys
+
+    from ops_support import ROOT
+
+    env = {**os.environ, "BACKUP_BUCKET": "no-such-bucket", "BACKUP_S3_ENDPOINT_URL": moto_endpoint,
+           "BACKUP_STATE_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "backup", "--log-format", "text", "list"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 8
+    assert "bucket 'no-such-bucket' does not exist (BACKUP_BUCKET)" in result.stderr
+    assert "Traceback" not in result.stderr

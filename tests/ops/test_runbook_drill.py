@@ -94,3 +94,14 @@ def test_drill_s3_port_is_none_of_make_runs():
     assert metrics, "registry.py lists no process ports"
     used = {smtp, sns, sns + 1, *metrics}
     assert drill.DEFAULT_PORT not in used
+
+
+def test_drill_s3_that_cannot_be_prepared_is_not_left_running(tmp_path):
+    port = free_port()
+    started = subprocess.run(
+        [sys.executable, "-m", "backup.drill", "start-s3", "--port", str(port),
+         "--dir", str(tmp_path), "--bucket", "x"],  # too short for an S3 bucket name
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert started.returncode == 8 and "InvalidBucketName" in started.stderr
+    assert not drill.port_taken(port)
