@@ -23,7 +23,7 @@ TEST_PACKAGES := poppler-utils
 export PATH := $(BIN):$(PATH)
 export SANCTUM_CONFIG := $(CONFIG)
 
-.PHONY: help deps deps-all system secrets migrate downgrade run test test-app test-infra test-ops bench shell lint clean drill drill-10m drill-rpo
+.PHONY: help deps deps-all system secrets migrate downgrade run test test-app test-infra test-ops bench shell lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,6 +89,7 @@ bench: deps secrets system ## throughput, latency and memory figures (prints, ne
 	@$(BIN)/python -m tests.bench
 
 # Restore drills (backup/RUNBOOK.md); they print figures, never fail on speed.
+.PHONY: drill drill-10m drill-rpo
 drill: deps-all system ## the runbook's restore drill, as written (DRILL_ROWS=250000 by default)
 	@scripts/runbook-drill.sh
 
