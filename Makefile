@@ -93,7 +93,7 @@ bench: deps secrets system ## throughput, latency and memory figures (prints, ne
 drill: deps-all system ## the runbook's restore drill, as written (DRILL_ROWS=250000 by default)
 	@scripts/runbook-drill.sh
 
-drill-10m: deps-all system ## the restore drill on 10 million app-shaped rows (about 25 minutes here)
+drill-10m: deps-all system ## the restore drill on 10 million app-shaped rows (about 15 minutes here)
 	@DRILL_ROWS=10000000 DRILL_YEARS=3 scripts/runbook-drill.sh
 
 drill-rpo: deps-all system ## the data-loss window drill: crash a PostgreSQL of its own, count lost writes
