@@ -102,6 +102,18 @@ def _shipper(stream: Path, tool_env: dict) -> subprocess.Popen:
     )
 
 
+def _wait_for_a_shipment(s3, bucket: str, since: float, timeout: float = 60) -> None:
+    """The crash comes after at least one shipment that holds some writes (on a busy
+    machine the shipper's first round can take longer than the drill's writing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        objects = s3.list_objects_v2(Bucket=bucket, Prefix="wal-stream/").get("Contents", [])
+        if any(obj["LastModified"].timestamp() > since + 0.5 for obj in objects):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"wal-ship shipped nothing within {timeout:.0f}s")
+
+
 def _recover(cluster: Cluster, before_start) -> tuple[list[int], float]:
     """Rebuild the lost data directory from the base backup and archive (+ what
     before_start adds to pg_wal), promote, return the ids present and the time taken."""
@@ -153,8 +165,11 @@ def run_drill(root: Path, tls_s3_endpoint: dict, s3, tool_env: dict, mode: str, 
             receiver = _receivewal(cluster, stream)
             shipper = _shipper(stream, tool_env)
         writer = Writer(cluster.url)
+        writing_since = time.time()
         writer.start()
         time.sleep(seconds)
+        if shipper is not None:
+            _wait_for_a_shipment(s3, tool_env["BACKUP_BUCKET"], writing_since)
         crashed_at = time.time()
         if shipper is not None:
             shipper.kill()  # the host dies: no last shipment
