@@ -29,7 +29,7 @@ export SANCTUM_CONFIG := $(CONFIG)
 .PHONY: help deps deps-all system secrets migrate downgrade run monitoring test test-app test-infra test-ops test-monitoring test-soak bench soak shell lint clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@scripts/ensure-python.sh "$(PYTHON)" "$(VENV)"
@@ -50,7 +50,7 @@ $(STAMP_ALL): pyproject.toml $(STAMP_RUN)
 
 deps: $(STAMP_RUN) ## create the virtualenv and install pinned dependencies
 
-deps-all: $(STAMP_ALL)
+deps-all: $(STAMP_ALL) ## deps plus Ansible and Pulumi: the tests, the backup runbook's drills, pgBackRest config
 
 system: ## install/start PostgreSQL, Redis, RabbitMQ; create databases
 	@scripts/ensure-system.sh
@@ -122,6 +122,17 @@ soak: deps secrets system ## fault soak on servers of its own: lost/duplicated/a
 bench: deps secrets system ## throughput, latency and memory figures (prints, never fails on speed)
 	@scripts/ensure-system.sh $(BENCH_PACKAGES)
 	@$(BIN)/python -m tests.bench
+
+# Restore drills (backup/RUNBOOK.md); they print figures, never fail on speed.
+.PHONY: drill drill-10m drill-rpo
+drill: deps-all system ## the runbook's restore drill, as written (DRILL_ROWS=250000 by default)
+	@scripts/runbook-drill.sh
+
+drill-10m: deps-all system ## the restore drill on 10 million app-shaped rows (about 15 minutes here)
+	@DRILL_ROWS=10000000 DRILL_YEARS=3 scripts/runbook-drill.sh
+
+drill-rpo: deps-all system ## the data-loss window drill: crash a PostgreSQL of its own, count lost writes
+	@scripts/drill-rpo.sh
 
 lint: deps-all ## ruff over the Python code
 	@$(BIN)/ruff check services gateway migrations backup infra deploy monitoring tests

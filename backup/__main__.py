@@ -19,9 +19,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from botocore.exceptions import ClientError
 from pythonjsonlogger.json import JsonFormatter
 
-from backup import errors, metrics, postgres, redis_snapshot, retention, wal
+from backup import errors, metrics, postgres, redis_snapshot, retention, wal, wal_stream
 from backup.progress import human_bytes
 from backup.prune import prune
 from backup.settings import Settings
@@ -70,18 +71,33 @@ def cmd_list(settings: Settings, args) -> None:
     if args.json:
         print(json.dumps([_entry_json(e) for e in entries], indent=2))
         return
-    print(f"{'ID':<28} {'TAKEN (UTC)':<20} {'SIZE':>11} {'TIERS':<20} {'CLASS':<13} STATE")
+    print(
+        f"{'ID':<28} {'TAKEN (UTC)':<20} {'SIZE':>11} {'TIERS':<14} {'CLASS':<13}"
+        f" {'STATE':<11} VERIFIED"
+    )
     for e in entries:
         size = human_bytes(e.size) if e.size is not None else "-"
         tiers = "+".join(t for t in TIERS if t in e.copies)
         state = "complete" if e.complete else "INCOMPLETE"
         print(
-            f"{e.backup_id:<28} {e.taken_at:%Y-%m-%d %H:%M:%S} {size:>11} {tiers:<20}"
-            f" {e.storage_class or '-':<13} {state}"
+            f"{e.backup_id:<28} {e.taken_at:%Y-%m-%d %H:%M:%S} {size:>11} {tiers:<14}"
+            f" {e.storage_class or '-':<13} {state:<11} {_verified_text(e)}"
         )
 
 
+def _verified_text(entry) -> str:
+    """yes <time>, FAILED <time>, CHANGED since <time> (the artifact was replaced), no."""
+    check = entry.verification
+    state = entry.verified
+    if state == "unverified":
+        return "no"
+    when = f"{check.at:%Y-%m-%d %H:%M:%S}"
+    return {"verified": f"yes {when}", "FAILED": f"FAILED {when}",
+            "CHANGED": f"CHANGED since {when}"}[state]
+
+
 def _entry_json(e) -> dict:
+    check = e.verification
     return {
         "id": e.backup_id,
         "kind": e.kind,
@@ -90,6 +106,9 @@ def _entry_json(e) -> dict:
         "tiers": [t for t in TIERS if t in e.copies],
         "storage_class": e.storage_class,
         "complete": e.complete,
+        "verified": e.verified,
+        "verified_at": check.at.isoformat() if check else None,
+        "good": e.good,
     }
 
 
@@ -109,9 +128,14 @@ def cmd_verify(settings: Settings, args) -> dict:
         else:
             manifest = store.get_manifest(args.backup_id)
             path = Path(tmp) / "dump.rdb"
-            store.download_artifact(args.backup_id, path, settings.progress)
-            redis_snapshot.check_download(path, manifest, args.backup_id)
+            tier, etag = store.download_artifact(args.backup_id, path, settings.progress)
             detail = f"{manifest['rdb']['keys']} keys"
+            try:
+                redis_snapshot.check_download(path, manifest, args.backup_id)
+            except errors.IntegrityError as error:
+                store.record_verification(args.backup_id, tier, etag, False, str(error))
+                raise
+            store.record_verification(args.backup_id, tier, etag, True, detail)
     print(f"OK {args.backup_id}: checksum matches, archive readable ({detail})")
     return {"backup_id": args.backup_id, "size": manifest["artifact"]["size"]}
 
@@ -181,6 +205,21 @@ def cmd_wal_status(settings: Settings, args) -> None:
         raise errors.ToolFailed("; ".join(found))
 
 
+def cmd_wal_ship(settings: Settings, args) -> None:
+    if not args.dir.is_dir():
+        raise errors.ConfigError(f"{args.dir} is not a directory (pg_receivewal's -D)")
+    shipper = wal_stream.Shipper(BackupStore(settings), args.dir, args.keep_minutes * 60)
+    shipper.run(args.every, rounds=1 if args.once else None)
+
+
+def cmd_wal_fetch(settings: Settings, args) -> None:
+    if not args.pg_wal.is_dir():
+        raise errors.ConfigError(f"{args.pg_wal} is not a directory (the restored data's pg_wal)")
+    written = wal_stream.fetch(BackupStore(settings), args.pg_wal)
+    wal_stream.chown_like([args.pg_wal / name for name in written], args.pg_wal)
+    print(f"{len(written)} streamed WAL file(s) put in {args.pg_wal}: start PostgreSQL now")
+
+
 # --- parsing --------------------------------------------------------------------------
 
 
@@ -215,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="live progress line (default: when stderr is a terminal)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help="parallel connections for checksums, pg_restore and verification"
+        " (env BACKUP_JOBS; default: the number of CPUs)",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -227,10 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="backups in the bucket, oldest first")
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--json", action="store_true")
-    id_help = "a backup id, or latest (PostgreSQL) / latest-redis"
+    id_help = (
+        "a backup id; latest / latest-redis: the newest verified backup;"
+        " newest / newest-redis: the newest complete one, verified or not"
+    )
     p = sub.add_parser("show", help="print a backup's manifest")
     p.add_argument("backup_id", help=id_help)
-    p = sub.add_parser("verify", help="download, check the SHA-256 and that the archive reads")
+    p = sub.add_parser(
+        "verify",
+        help="download, check the SHA-256 and that the archive reads; recorded in the bucket",
+    )
     p.add_argument("backup_id", help=id_help)
     p = sub.add_parser(
         "restore", help="restore a PostgreSQL backup into an empty database and prove it"
@@ -271,6 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="fail when no WAL was archived for this long",
     )
+    p = sub.add_parser("wal-ship", help="copy pg_receivewal's directory to S3 every few seconds")
+    p.add_argument("--dir", type=Path, required=True, help="pg_receivewal's -D directory")
+    p.add_argument("--every", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--keep-minutes", type=float, default=60.0,
+                   help="remove complete streamed segments older than this (pgBackRest archives them)")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p = sub.add_parser("wal-fetch", help="put the streamed WAL from S3 into a restored pg_wal")
+    p.add_argument("--pg-wal", type=Path, required=True)
     return parser
 
 
@@ -285,24 +344,59 @@ COMMANDS = {
     "prune": cmd_prune,
     "thaw": cmd_thaw,
     "wal-status": cmd_wal_status,
+    "wal-ship": cmd_wal_ship,
+    "wal-fetch": cmd_wal_fetch,
 }
 # Jobs whose outcome is recorded for alarms (status file, CloudWatch).
 RECORDED = {"postgres", "redis", "verify", "restore", "restore-redis", "prune", "wal-status"}
 
 
-LATEST = {"latest": "postgres", "latest-redis": "redis"}
+# Names standing for a backup: (kind, only verified ones).
+ALIASES = {
+    "latest": ("postgres", True),
+    "latest-redis": ("redis", True),
+    "newest": ("postgres", False),
+    "newest-redis": ("redis", False),
+}
 
 
-def resolve_latest(settings: Settings, args) -> None:
-    """`latest` / `latest-redis` stand for the newest complete backup of that kind."""
-    kind = LATEST.get(getattr(args, "backup_id", None))
-    if kind is None:
+def resolve_alias(settings: Settings, args) -> None:
+    """`latest` is the newest backup whose last verification passed and whose artifact
+    has not changed since; `newest` the newest complete one (what a scheduled verify
+    checks right after a backup)."""
+    alias = getattr(args, "backup_id", None)
+    if alias not in ALIASES:
         return
-    complete = [e for e in BackupStore(settings).list_backups(kind) if e.complete]
-    if not complete:
-        raise errors.NotFound(f"no complete {kind} backup in the bucket")
-    args.backup_id = complete[-1].backup_id
-    log.info("%s is %s", next(k for k, v in LATEST.items() if v == kind), args.backup_id)
+    kind, verified_only = ALIASES[alias]
+    entries = [e for e in BackupStore(settings).list_backups(kind) if e.complete]
+    candidates = [e for e in entries if e.good] if verified_only else entries
+    if not candidates:
+        wanted = "verified" if verified_only else "complete"
+        hint = f" (run `sanctum-backup verify newest{'-redis' if kind == 'redis' else ''}`)" \
+            if verified_only and entries else ""
+        raise errors.NotFound(f"no {wanted} {kind} backup in the bucket{hint}")
+    skipped = [e.backup_id for e in entries if e.taken_at > candidates[-1].taken_at]
+    if skipped:
+        log.warning("%s skips newer backups not verified good: %s", alias, ", ".join(skipped))
+    args.backup_id = candidates[-1].backup_id
+    log.info("%s is %s", alias, args.backup_id)
+
+
+def _s3_error(error: ClientError, settings: Settings) -> tuple[int, str]:
+    """S3's answer as an exit code and a sentence (no traceback for a wrong setting)."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "NoSuchBucket":
+        return errors.ConfigError.exit_code, f"bucket {settings.bucket!r} does not exist (BACKUP_BUCKET)"
+    if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return errors.ConfigError.exit_code, f"S3 refused the credentials or the bucket policy: {code}"
+    return errors.UNEXPECTED, f"S3 error {code or type(error).__name__}"
+
+
+def _job_name(args) -> str:
+    """Status file and metrics per job: a Redis verify is its own job."""
+    if args.command == "verify" and str(getattr(args, "backup_id", "")).startswith("redis"):
+        return "verify-redis"
+    return args.command
 
 
 def settings_from(args) -> Settings:
@@ -317,6 +411,7 @@ def settings_from(args) -> Settings:
         "state_dir",
         "metrics_namespace",
         "progress",
+        "jobs",
     ):
         if getattr(args, name) is not None:
             setattr(settings, name, getattr(args, name))
@@ -330,18 +425,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     result, code = None, errors.OK
     try:
-        resolve_latest(settings, args)
+        resolve_alias(settings, args)
         result = COMMANDS[args.command](settings, args) or {}
     except errors.BackupError as error:
         code = error.exit_code
         log.error("%s failed: %s", args.command, error, extra={"exit_code": code})
+    except ClientError as error:
+        code, message = _s3_error(error, settings)
+        log.error("%s failed: %s", args.command, message, extra={"exit_code": code})
     except Exception as error:  # still recorded, so the alarm sees it
         code = errors.UNEXPECTED
         log.exception("%s failed unexpectedly: %s", args.command, type(error).__name__)
     if args.command in RECORDED:
         metrics.record(
             settings,
-            args.command,
+            _job_name(args),
             code == errors.OK,
             time.monotonic() - started,
             size=(result or {}).get("size"),

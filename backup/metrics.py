@@ -5,6 +5,9 @@ success's time, size and duration; the CloudWatch agent and humans read it.
 CloudWatch (when BACKUP_METRICS_NAMESPACE is set): Success (1/0), SizeBytes,
 DurationSeconds and LastSuccessEpoch, dimensions Job and Environment. The
 alarm to set: Sum of Success < 1 over 26 hours, missing data breaching.
+Prometheus (when SANCTUM_METRICS_TEXTFILE_DIR is set): after each success,
+<dir>/sanctum_backup_<job>.prom with the job's last success time, replaced
+atomically, for node exporter's textfile collector.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from backup.settings import Settings
 from monitoring.catalogue import (
     BACKUP_DURATION_METRIC,
     BACKUP_LAST_SUCCESS_METRIC,
+    BACKUP_LAST_SUCCESS_SERIES,
     BACKUP_SIZE_METRIC,
     BACKUP_SUCCESS_METRIC,
 )
@@ -36,11 +40,33 @@ def _read(path: Path) -> dict:
         return {}
 
 
-def _write_atomically(path: Path, data: dict) -> None:
+def _write_atomically(path: Path, data: dict | str) -> None:
+    """Readers see the old file or the new one, never half of one (same directory:
+    os.replace is a rename). node exporter ignores the temporary name (not *.prom)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
+        if isinstance(data, str):
+            handle.write(data)
+        else:
+            json.dump(data, handle, indent=2, sort_keys=True)
+    os.chmod(handle.name, 0o644)
     os.replace(handle.name, path)
+
+
+def textfile_metrics(job: str, success_epoch: float) -> str:
+    """node exporter's textfile format: the job's last success, seconds since the epoch."""
+    name = BACKUP_LAST_SUCCESS_SERIES
+    return (
+        f"# HELP {name} Time of the backup job's last success.\n"
+        f"# TYPE {name} gauge\n"
+        f'{name}{{job="{job}"}} {success_epoch:.3f}\n'
+    )
+
+
+def write_textfile(directory: Path, job: str, success_epoch: float) -> Path:
+    path = directory / f"sanctum_backup_{job}.prom"
+    _write_atomically(path, textfile_metrics(job, success_epoch))
+    return path
 
 
 def record(
@@ -83,6 +109,11 @@ def record(
     )
     if settings.metrics_namespace:
         _put_cloudwatch(settings, job, ok, duration, size, now)
+    if ok and settings.metrics_textfile_dir:
+        try:
+            write_textfile(settings.metrics_textfile_dir, job, now.timestamp())
+        except OSError as error:  # like CloudWatch: never fail a good backup over metrics
+            log.warning("could not write the textfile metric: %s", error)
     return status
 
 

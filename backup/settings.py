@@ -37,7 +37,7 @@ class Settings:
     region: str | None = field(
         default_factory=lambda: _env("AWS_REGION", _env("AWS_DEFAULT_REGION"))
     )
-    # AES256 (S3-managed keys), aws:kms (with kms_key_id: that key; without: aws/s3),
+    # The default, AES256 (S3-managed keys), is what RUNBOOK.md states; aws:kms (with kms_key_id: that key; without: aws/s3),
     # or bucket-default (send nothing: the bucket's default encryption applies).
     sse: str = field(default_factory=lambda: _env("BACKUP_SSE", "AES256"))
     kms_key_id: str | None = field(default_factory=lambda: _env("BACKUP_KMS_KEY_ID"))
@@ -57,7 +57,13 @@ class Settings:
     work_dir: Path | None = field(
         default_factory=lambda: Path(w) if (w := _env("BACKUP_WORK_DIR")) else None
     )
-    progress: bool | None = None  # None: only when stderr is a terminal
+    progress: bool | None = None  # None: a live bar when stderr is a terminal, else log lines
+    # Parallel connections for checksums, pg_restore --jobs and verification.
+    jobs: int = field(default_factory=lambda: int(_env("BACKUP_JOBS", str(os.cpu_count() or 1))))
+    # node exporter's textfile collector directory (a .prom file per job on success).
+    metrics_textfile_dir: Path | None = field(
+        default_factory=lambda: Path(d) if (d := _env("SANCTUM_METRICS_TEXTFILE_DIR")) else None
+    )
 
     @property
     def libpq_database_url(self) -> str:

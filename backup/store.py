@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,8 @@ KINDS = ("postgres", "redis")
 TIERS = ("daily", "weekly", "annual")  # hottest first
 ARTIFACTS = {"postgres": "dump.pgc", "redis": "dump.rdb"}
 MANIFEST = "manifest.json"
+# Written by `verify` (and a restore's own check) beside the copy it read.
+VERIFICATION = "verification.json"
 ID_PATTERN = re.compile(r"^(postgres|redis)-(\d{8}T\d{6}Z)$")
 ID_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 COLD_CLASSES = {"GLACIER", "DEEP_ARCHIVE"}
@@ -58,12 +61,37 @@ def parse_backup_id(backup_id: str) -> tuple[str, datetime]:
 
 
 @dataclass
+class Verification:
+    """The last check of one copy: when, its outcome, and the artifact it read."""
+
+    ok: bool
+    at: datetime
+    etag: str | None
+    detail: str = ""
+
+
+@dataclass
 class Copy:
     """One tier's copy of a backup."""
 
     size: int | None = None
     storage_class: str | None = None
     has_manifest: bool = False
+    etag: str | None = None
+    has_verification: bool = False
+    verification: Verification | None = None
+
+    @property
+    def verified(self) -> str:
+        """unverified, verified, FAILED, or CHANGED (replaced since it was verified)."""
+        check = self.verification
+        if check is None:
+            return "unverified"
+        if not check.ok:
+            return "FAILED"
+        if check.etag != self.etag:
+            return "CHANGED"
+        return "verified"
 
     @property
     def complete(self) -> bool:
@@ -95,6 +123,19 @@ class BackupEntry:
     @property
     def storage_class(self) -> str | None:
         return self.hottest[1].storage_class if self.hottest else None
+
+    @property
+    def verified(self) -> str:
+        return self.hottest[1].verified if self.hottest else "unverified"
+
+    @property
+    def verification(self) -> Verification | None:
+        return self.hottest[1].verification if self.hottest else None
+
+    @property
+    def good(self) -> bool:
+        """Complete, verified, and its artifact unchanged since: what `latest` picks."""
+        return self.complete and self.verified == "verified"
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -189,7 +230,10 @@ class BackupStore:
             return json.loads(body["Body"].read())
         raise NotFound(f"backup {backup_id}: no manifest in s3://{self.bucket}")
 
-    def download_artifact(self, backup_id: str, dest: Path, live: bool | None = None) -> None:
+    def download_artifact(
+        self, backup_id: str, dest: Path, live: bool | None = None
+    ) -> tuple[str, str | None]:
+        """Download the hottest copy; returns its tier and ETag (what was verified)."""
         tier, head = self.locate_artifact(backup_id)
         thawed = 'ongoing-request="false"' in head.get("Restore", "")
         if head.get("StorageClass") in COLD_CLASSES and not thawed:
@@ -199,8 +243,48 @@ class BackupStore:
             )
         progress = Progress(f"download {backup_id}", head["ContentLength"], live)
         key = self.artifact_key(backup_id, tier)
-        self.s3.download_file(self.bucket, key, str(dest), Callback=progress, Config=TRANSFER)
+        # Pinned to the version whose ETag is recorded as verified.
+        extra = {"VersionId": head["VersionId"]} if head.get("VersionId") else {}
+        self.s3.download_file(
+            self.bucket, key, str(dest), ExtraArgs=extra, Callback=progress, Config=TRANSFER
+        )
         progress.finish()
+        return tier, head.get("ETag")
+
+    def record_verification(
+        self, backup_id: str, tier: str, etag: str | None, ok: bool, detail: str
+    ) -> None:
+        record = {
+            "backup_id": backup_id,
+            "ok": ok,
+            "verified_at": datetime.now(UTC).isoformat(),
+            "etag": etag,
+            "detail": detail,
+        }
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=self.key(backup_id, VERIFICATION, tier),
+            Body=json.dumps(record, indent=2, sort_keys=True).encode(),
+            ContentType="application/json",
+            **self._encryption(),
+        )
+
+    def _read_verification(self, backup_id: str, tier: str) -> Verification | None:
+        try:
+            body = self.s3.get_object(
+                Bucket=self.bucket, Key=self.key(backup_id, VERIFICATION, tier)
+            )["Body"].read()
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+        record = json.loads(body)
+        return Verification(
+            ok=bool(record["ok"]),
+            at=datetime.fromisoformat(record["verified_at"]),
+            etag=record.get("etag"),
+            detail=record.get("detail", ""),
+        )
 
     def list_backups(self, kind: str | None = None) -> list[BackupEntry]:
         entries: dict[str, BackupEntry] = {}
@@ -208,7 +292,20 @@ class BackupStore:
             for kind_ in [kind] if kind else KINDS:
                 for obj in self._objects(f"{self.settings.prefix}{tier}/{kind_}/"):
                     self._add_object(entries, tier, obj)
+        self._load_verifications(entries.values())
         return sorted(entries.values(), key=lambda e: e.taken_at)
+
+    def _load_verifications(self, entries) -> None:
+        wanted = [
+            (entry.backup_id, tier, copy)
+            for entry in entries
+            for tier, copy in entry.copies.items()
+            if copy.has_verification
+        ]
+        with ThreadPoolExecutor(8) as pool:
+            found = pool.map(lambda item: self._read_verification(item[0], item[1]), wanted)
+            for (_, _, copy), verification in zip(wanted, found, strict=True):
+                copy.verification = verification
 
     def _objects(self, prefix: str):
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -225,15 +322,20 @@ class BackupStore:
         copy = entry.copies.setdefault(tier, Copy())
         if name == MANIFEST:
             copy.has_manifest = True
+        elif name == VERIFICATION:
+            copy.has_verification = True
         elif name == ARTIFACTS[kind]:
             copy.size = obj["Size"]
             copy.storage_class = obj.get("StorageClass", "STANDARD")
+            copy.etag = obj.get("ETag")
 
     # --- tiers ----------------------------------------------------------------------------
 
     def delete_copy(self, backup_id: str, tier: str) -> None:
         kind, _ = parse_backup_id(backup_id)
-        keys = [self.key(backup_id, name, tier) for name in (ARTIFACTS[kind], MANIFEST)]
+        keys = [
+            self.key(backup_id, name, tier) for name in (ARTIFACTS[kind], MANIFEST, VERIFICATION)
+        ]
         self.s3.delete_objects(
             Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
         )

@@ -80,3 +80,39 @@ def test_cli_help_lists_every_command():
         "wal-status",
     ):
         assert f"    {command} " in result.stdout
+
+
+def test_textfile_metric_is_node_exporter_format():
+    from backup.metrics import textfile_metrics
+    from monitoring.catalogue import BACKUP_LAST_SUCCESS_SERIES as name
+
+    assert textfile_metrics("wal-status", 1767225600.5).splitlines() == [
+        f"# HELP {name} Time of the backup job's last success.",
+        f"# TYPE {name} gauge",
+        f'{name}{{job="wal-status"}} 1767225600.500',
+    ]
+
+
+def test_runbook_states_the_tools_sse_default():
+    from ops_support import ROOT
+
+    from backup.settings import Settings
+
+    runbook = (ROOT / "backup" / "RUNBOOK.md").read_text()
+    default = Settings().sse
+    assert f"`BACKUP_SSE` defaults to `{default}`" in runbook
+
+
+def test_a_missing_bucket_is_a_clear_configuration_error(moto_endpoint, tmp_path):
+    import os
+    import sys
+
+    from ops_support import ROOT
+
+    env = {**os.environ, "BACKUP_BUCKET": "no-such-bucket", "BACKUP_S3_ENDPOINT_URL": moto_endpoint,
+           "BACKUP_STATE_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "backup", "--log-format", "text", "list"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 8
+    assert "bucket 'no-such-bucket' does not exist (BACKUP_BUCKET)" in result.stderr
+    assert "Traceback" not in result.stderr

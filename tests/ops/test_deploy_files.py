@@ -371,6 +371,18 @@ def test_backup_units_pass_systemd_analyze(job, tmp_path):
     assert "{{" not in service and "--env-file /etc/sanctum/sanctum.env" in service
     expected = "pgbackrest --stanza=sanctum" if "pgbackrest" in job["name"] else "run --rm backup"
     assert expected in service
+    if "on_success" in job:
+        assert f"OnSuccess=sanctum-backup-{job['on_success']}.service" in service
+    if "then_run" in job:
+        assert "ExecStartPost=/bin/echo compose --project-directory" in service
+
+
+def test_every_backup_is_verified_right_after():
+    """`latest` is the newest verified backup, so each backup job verifies what it made."""
+    by_name = {j["name"]: j for j in jobs()}
+    assert by_name["postgres"]["on_success"] == "verify"
+    assert by_name["verify"]["command"] == "run --rm backup verify newest"
+    assert by_name["redis"]["then_run"] == "run --rm backup verify newest-redis"
 
 
 def test_schedule_matches_the_seed():
@@ -590,3 +602,28 @@ def test_phase2_inventory_lists_the_auto_scaling_group(tmp_path, moto_endpoint):
     addresses = {found["_meta"]["hostvars"][h]["ansible_host"] for h in found["app"]["hosts"]}
     assert len(addresses) == 3 and all(a.startswith(("10.", "172.")) for a in addresses)
     assert "phase2" in found["sanctum"]["children"]
+
+
+def test_bare_host_units_are_the_same_schedule_and_pass_systemd_analyze(tmp_path):
+    """deploy/backup_units.py: the role's jobs for a host without Docker."""
+    out = tmp_path / "units"
+    rendered = subprocess.run(
+        [sys.executable, "deploy/backup_units.py", "--root", str(ROOT), "--out", str(out),
+         "--log-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    names = {job["name"] for job in jobs()}
+    assert {p.name for p in out.iterdir()} == {
+        f"sanctum-backup-{n}.{kind}" for n in names for kind in ("service", "timer")
+    }
+    timers = sorted(str(p) for p in out.glob("*.timer"))
+    result = subprocess.run(["systemd-analyze", "verify", *timers], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    postgres = (out / "sanctum-backup-postgres.service").read_text()
+    assert f"ExecStart={ROOT}/.venv/bin/sanctum-backup --no-progress postgres" in postgres
+    assert "OnSuccess=sanctum-backup-verify.service" in postgres and "docker" not in postgres
+    full = (out / "sanctum-backup-pgbackrest-full.service").read_text()
+    assert "User=postgres" in full
+    assert "ExecStart=/usr/bin/pgbackrest --stanza=sanctum --type=full backup" in full

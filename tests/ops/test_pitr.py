@@ -7,125 +7,16 @@ pgbackrest.conf the Ansible role renders; S3 is moto behind a TLS proxy.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
-from ops_support import PG_BIN, as_postgres, free_port, render_role_template
-
-STANZA = "sanctum"
-
-
-class Cluster:
-    def __init__(self, root: Path, port: int, config: Path):
-        self.root, self.port, self.config = root, port, config
-        self.data = root / "data"
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def run(self, *command: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            as_postgres(list(command)), capture_output=True, text=True, timeout=timeout, check=False
-        )
-        assert result.returncode == 0, f"{command[0]} failed: {result.stdout}\n{result.stderr}"
-        return result
-
-    def pgbackrest(self, *args: str) -> subprocess.CompletedProcess:
-        return self.run("pgbackrest", f"--config={self.config}", f"--stanza={STANZA}", *args)
-
-    def init(self) -> None:
-        self.run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
-        with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(f"""
-port = {self.port}
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '{self.root}'
-wal_level = replica
-archive_mode = on
-archive_command = 'pgbackrest --config={self.config} --stanza={STANZA} archive-push %p'
-fsync = off
-""")
-
-    def start(self) -> None:
-        self.run(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "pg.log"),
-            "-w",
-            "start",
-        )
-
-    def stop(self) -> None:
-        for mode in ("fast", "immediate"):  # immediate if the archiver keeps it waiting
-            stop = [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-m",
-                mode,
-                "-t",
-                "20",
-                "-w",
-                "stop",
-            ]
-            if subprocess.run(as_postgres(stop), capture_output=True, check=False).returncode == 0:
-                return
-
-    def wait_promoted(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with psycopg.connect(self.url) as conn:
-                    if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
-                        return
-            except psycopg.OperationalError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("the restored cluster did not finish recovery")
+from pg_cluster import make_cluster
 
 
 @pytest.fixture
 def cluster(shared_tmp, tls_s3_endpoint, s3, request):
-    root = shared_tmp / f"pitr-{request.node.name}"
-    root.mkdir()
-    bucket = f"pitr-{int(time.time() * 1000)}"
-    s3.create_bucket(Bucket=bucket)
-    config = root / "pgbackrest.conf"
-    config.write_text(
-        render_role_template(
-            "backup_schedule",
-            "pgbackrest.conf.j2",
-            sanctum_backup_bucket=bucket,
-            sanctum_region="us-east-1",
-            backup_schedule_pgbackrest_endpoint=tls_s3_endpoint["host"],
-            backup_schedule_pgbackrest_key_type="shared",
-            backup_schedule_pgbackrest_key="testing",
-            backup_schedule_pgbackrest_key_secret="testing",
-            backup_schedule_pg_path=str(root / "data"),
-            backup_schedule_pg_user="postgres",
-            backup_schedule_pg_socket_path=str(root),
-            backup_schedule_pg_port=(port := free_port()),
-            backup_schedule_pgbackrest_global_extra={
-                "repo1-storage-port": tls_s3_endpoint["port"],
-                "repo1-storage-ca-file": tls_s3_endpoint["ca_file"],
-                "repo1-s3-uri-style": "path",
-                "lock-path": str(root / "lock"),
-                "log-path": str(root / "log"),
-                "archive-timeout": 30,
-            },
-        )
-    )
-    if as_postgres([]):  # running as root: the cluster belongs to the postgres user
-        shutil.chown(root, "postgres", "postgres")
-    node = Cluster(root, port, config)
-    node.init()
-    node.start()
+    node = make_cluster(shared_tmp / f"pitr-{request.node.name}", tls_s3_endpoint, s3)
     yield node
     node.stop()
 

@@ -15,7 +15,7 @@ from ops_support import PG_ADMIN_URL, fingerprint, user_objects
 @pytest.fixture
 def source(make_database):
     url = make_database("drill_src")
-    filled = load(url)
+    filled = load(url, users=3)
     assert filled.get("user_management.users", 0) > 0, (
         "migrations should create user_management.users"
     )
@@ -195,3 +195,39 @@ def test_archived_backup_needs_a_thaw_first(backed_up, backup_cli, s3, bucket):
     assert frozen.returncode == 9 and f"sanctum-backup thaw {backup_id}" in frozen.stderr
     assert thawed.returncode == 0, thawed.stderr
     assert verified.returncode == 0, verified.stderr
+
+
+def test_failed_parallel_restore_removes_what_it_created(make_database, backup_cli):
+    """pg_restore --jobs cannot run in one transaction: when it fails part-way (here an
+    index whose function finds no table under pg_restore's empty search_path, after
+    the data loaded), the tool drops what it created, so the target is empty again."""
+    source = make_database("fragile_src")
+    with psycopg.connect(source) as conn:
+        conn.execute("""
+            CREATE SCHEMA svc;
+            CREATE TABLE svc.rows AS SELECT g AS id FROM generate_series(1, 5000) g;
+            CREATE TYPE public.mood AS ENUM ('low', 'high');
+            CREATE TABLE public.lookup (x int); INSERT INTO public.lookup VALUES (1);
+            CREATE FUNCTION public.first_x(int) RETURNS int LANGUAGE sql IMMUTABLE
+                AS 'SELECT x FROM lookup LIMIT 1';
+            CREATE TABLE public.t AS SELECT g AS a, 'low'::public.mood AS m FROM generate_series(1, 100) g;
+            CREATE INDEX t_first_x ON public.t (public.first_x(a));
+        """)
+    assert backup_cli("postgres", env={"DATABASE_URL": source}).returncode == 0
+    backup_id = last_backup_id(backup_cli, "postgres")
+    target = make_database("fragile_dst")
+
+    restored = backup_cli("--jobs", "2", "restore", backup_id, "--target", target)
+
+    assert restored.returncode == 7, restored.stdout + restored.stderr
+    assert "what it created was removed again" in restored.stderr
+    assert user_objects(target) == []
+    with psycopg.connect(target) as conn:
+        schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname = 'svc'").fetchall()
+        leftovers = conn.execute(
+            "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+        ).fetchone()[0]
+        types = conn.execute(
+            "SELECT count(*) FROM pg_type WHERE typnamespace = 'public'::regnamespace"
+        ).fetchone()[0]
+    assert schemas == [] and leftovers == 0 and types == 0

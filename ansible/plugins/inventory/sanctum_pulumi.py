@@ -26,12 +26,13 @@ options:
       - name: SANCTUM_AWS_ENDPOINT_URL
 """
 
-import json
-import os
+# Ansible reads DOCUMENTATION above before the imports, as its plugins must put it.
+import json  # noqa: E402
+import os  # noqa: E402
 
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleParserError  # noqa: E402
 
-from ansible.plugins.inventory import BaseInventoryPlugin
+from ansible.plugins.inventory import BaseInventoryPlugin  # noqa: E402
 
 
 class InventoryModule(BaseInventoryPlugin):
