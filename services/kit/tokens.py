@@ -42,6 +42,8 @@ class AuthSettings:
     login_max_attempts_per_account: int
     login_max_attempts_per_ip: int
     login_window_seconds: int
+    register_max_per_ip: int
+    register_window_seconds: int
 
     @property
     def ttl_seconds(self) -> int:

@@ -45,6 +45,13 @@ def login_limits() -> tuple[Limit, Limit]:
     return per_account, per_ip
 
 
+def register_limit() -> Limit:
+    """Sign-ups per address: its own counter, not the log-in one (a clinic's sign-up
+    session must not use up its patients' log-ins)."""
+    auth = tokens.settings()
+    return Limit("register-ip", auth.register_max_per_ip, auth.register_window_seconds)
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 

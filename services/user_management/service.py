@@ -25,8 +25,7 @@ class UserManagementService(DomainService):
     # --- accounts ---------------------------------------------------------
     @rpc
     def register(self, data: dict, client_ip: str) -> dict:
-        _, per_ip = accounts.login_limits()
-        per_ip.take(self.redis, client_ip)
+        accounts.register_limit().take(self.redis, client_ip)
         user_id = accounts.register(self.db, data)
         self._profile_changed(user_id, data.get("timezone", "UTC"))
         self._reach_changed(accounts.profile_of(self.db, user_id))

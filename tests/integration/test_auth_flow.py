@@ -90,6 +90,20 @@ def test_login_attempts_are_limited_per_ip(api):
     assert statuses[20] == 429
 
 
+def test_registrations_from_one_address_have_their_own_limit(api):
+    """A clinic signs up a room of patients from one address: that does not use up their
+    log-ins, and sign-ups stop only at their own limit (60 an hour)."""
+    ip = random_ip()
+    signed_up = []
+    for _ in range(25):
+        response, email = api.register(ip=ip)
+        assert response.status_code == 201, response.text
+        signed_up.append(email)
+    assert api.login(signed_up[0], PASSWORD, ip=ip).status_code == 200   # log-ins untouched
+    statuses = [api.register(ip=ip)[0].status_code for _ in range(36)]
+    assert statuses[:35] == [201] * 35 and statuses[35] == 429
+
+
 def test_profile_update(user):
     response = user.patch("/api/v1/profile", json={"locale": "fr-FR", "country": "FR"})
     assert response.status_code == 200

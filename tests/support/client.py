@@ -28,9 +28,10 @@ class Api:
             headers["Authorization"] = f"Bearer {token}"
         return self.http.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
 
-    def register(self, email: str | None = None, password: str = PASSWORD, **profile):
+    def register(self, email: str | None = None, password: str = PASSWORD, ip: str | None = None,
+                 **profile):
         email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
-        return self.request("POST", "/api/v1/auth/register",
+        return self.request("POST", "/api/v1/auth/register", ip=ip,
                             json={"email": email, "password": password, **profile}), email
 
     def new_user(self, **profile) -> User:
