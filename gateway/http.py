@@ -12,7 +12,6 @@ data, which is dumped through ``response``. Every failure becomes
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import time
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+import orjson
 from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
@@ -74,7 +74,7 @@ def max_body_bytes() -> int:
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
-    body = "" if payload is None else json.dumps(payload, separators=(",", ":"))
+    body = b"" if payload is None else orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
     return Response(body, status=status, headers={**JSON_HEADERS, **(headers or {})})
 
 
@@ -92,8 +92,8 @@ REVALIDATE = "private, no-cache"  # keep it, but ask again (with If-None-Match) 
 
 def cacheable_response(payload, request) -> Response:
     """A JSON answer with an ETag; 304 and no body when the client's copy is current."""
-    body = json.dumps(payload, separators=(",", ":"))
-    tag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {**JSON_HEADERS, "Cache-Control": REVALIDATE, "ETag": tag}
     if request is not None and request.if_none_match.contains_weak(tag.strip('"')):
         return Response(status=304, headers={"Cache-Control": REVALIDATE, "ETag": tag})
@@ -338,7 +338,7 @@ class Route(HttpRequestHandler):
         if len(raw) > limit:
             raise RequestEntityTooLarge()
         try:
-            data = json.loads(raw or b"null")
+            data = orjson.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError):
             raise ValidationFailed("The body is not valid JSON.", {"_body": ["Malformed JSON."]}) from None
         if not isinstance(data, dict):

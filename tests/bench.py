@@ -124,7 +124,7 @@ class PeakMemory:
 
 
 class BenchPrometheus:
-    """A Prometheus (Debian's package) scraping the bench stack's processes every second,
+    """A Prometheus (Debian's package) scraping the bench stack's processes every 2 s,
     so the run can be drawn afterwards from its query API (monitoring/snapshot.py)."""
 
     def __init__(self, workdir: Path):
@@ -139,7 +139,7 @@ class BenchPrometheus:
             print("[bench] no prometheus binary: the picture of the run is skipped")
             return False
         self.workdir.mkdir(parents=True, exist_ok=True)
-        config = {"global": {"scrape_interval": "1s"}, "scrape_configs": [{
+        config = {"global": {"scrape_interval": "2s"}, "scrape_configs": [{
             "job_name": "sanctum", "static_configs": [
                 {"targets": [f"127.0.0.1:{port}"], "labels": {"process": name}}
                 for name, port in metrics_ports.items() if not name.startswith("bench")]}]}

@@ -33,6 +33,9 @@ MODEL = ModelStandIn(free_port())
 TELEMETRY = TelemetryStandIn(free_port())
 os.environ.update(environment.TEST_ENV)
 os.environ.update(MODEL.env())
+# Service containers this process runs (the kit's own tests) count and serve their
+# metrics as a service process does; tests read the counts as proof of work done.
+os.environ["METRICS_PORT"] = str(free_port())
 os.environ.update(REDIS.env())
 os.environ.update(SINKS.env())
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 
 import eventlet
+import orjson
 from nameko.extensions import DependencyProvider
 
 from services.kit import metrics
@@ -77,7 +78,7 @@ class UserCache:
             return None
         metrics.count("sanctum_cache_requests_total", service=self.service,
                       result="miss" if cached is None else "hit")
-        return None if cached is None else json.loads(cached)
+        return None if cached is None else orjson.loads(cached)
 
     def get_or_load(self, user_id: str, name: str, load: Callable[[], object]):
         """The cached value of ``name`` for this user, or ``load()`` (then cached)."""
@@ -93,7 +94,7 @@ class UserCache:
             return load()
         if cached is not None:
             metrics.count("sanctum_cache_requests_total", service=self.service, result="hit")
-            return json.loads(cached)
+            return orjson.loads(cached)
         metrics.count("sanctum_cache_requests_total", service=self.service, result="miss")
         value = load()
         try:

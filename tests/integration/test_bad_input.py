@@ -116,7 +116,11 @@ def world(user, sinks):
     shift = user.post("/api/v1/mood/shift",
                       json={"previous": {"level": 0}, "current": {"level": 1}, "intensity": 3}).json()
     episode = user.post("/api/v1/episodes", json={"kind": "other", "start_day": "2026-01-01"}).json()
-    wait_until(lambda: db.analyses_of(user.user_id))  # its event's effects land before we count
+    # Every consumer of the shift's event has handled it before anything is counted.
+    wait_until(lambda: db.analyses_of(user.user_id))
+    for table in ("sessions.session_memory", "notifications.activity_days", "ai_context.suggestions"):
+        wait_until(lambda table=table: db.scalar(f"SELECT count(*) FROM {table} WHERE user_id = :u",
+                                                 u=user.user_id), message=table)
     return {"contact_id": contact["contact_id"], "provider_id": provider["provider_id"],
             "episode_id": episode["episode_id"], "today": datetime.now(timezone.utc).date(),
             "now": datetime.now(timezone.utc).isoformat(),
