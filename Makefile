@@ -22,6 +22,9 @@ BENCH_PACKAGES := wrk prometheus
 TEST_PACKAGES := poppler-utils
 # The soak's partition: network namespaces and veth links (ip).
 SOAK_PACKAGES := iproute2
+# The operations suite (restore drills) and the monitoring suite (promtool, amtool).
+OPS_PACKAGES := nginx pgbackrest openssl systemd
+MONITORING_TEST_PACKAGES := prometheus prometheus-alertmanager shellcheck
 
 export PATH := $(BIN):$(PATH)
 export SANCTUM_CONFIG := $(CONFIG)
@@ -85,7 +88,8 @@ shell: deps secrets ## nameko shell with the project's config: n.rpc.<service>.<
 	@PYTHONSTARTUP=$(CURDIR)/services/ops/shell_startup.py $(BIN)/nameko shell --config $(CONFIG)
 
 test: deps-all secrets system ## run the whole test suite against real PostgreSQL, Redis and RabbitMQ
-	@scripts/ensure-system.sh $(TEST_PACKAGES) $(SOAK_PACKAGES)
+	@# Every package up front: the suites that run side by side would race for apt's lock.
+	@scripts/ensure-system.sh $(TEST_PACKAGES) $(SOAK_PACKAGES) $(OPS_PACKAGES) $(MONITORING_TEST_PACKAGES)
 	@$(MAKE) --no-print-directory lint test-app
 	@# The short soak starts servers and processes of its own: it runs beside the infra
 	@# suite (Pulumi mocks, pyright), which asserts nothing about time; then the

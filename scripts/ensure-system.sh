@@ -30,13 +30,17 @@ apt_install() {
     if ! is_root || ! has_apt; then
         die "missing: $* -- install the Debian/Ubuntu packages '$*' (or run 'make' as root on Debian/Ubuntu to have them installed)"
     fi
+    # Two make targets running side by side may both install: one apt at a time.
+    exec 8>/var/lock/sanctum-apt.lock
+    flock 8
     if [ "$APT_UPDATED" = 0 ]; then
         say "apt-get update"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq
         APT_UPDATED=1
     fi
     say "installing $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@" >/dev/null
+    flock -u 8
 }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
