@@ -17,25 +17,16 @@ from pathlib import Path
 
 import yaml
 
+if __package__ in (None, ""):  # run as a script: the repository root holds `deploy`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from deploy.ansible_templates import render_role_template  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = ROOT / "ansible" / "roles" / "backup_schedule"
 
 
 def render(template: str, variables: dict) -> str:
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
-
-    def trusted(value):
-        if isinstance(value, str):
-            return trust_as_template(value)
-        if isinstance(value, list):
-            return [trusted(v) for v in value]
-        if isinstance(value, dict):
-            return {k: trusted(v) for k, v in value.items()}
-        return value
-
-    templar = Templar(loader=DataLoader(), variables=trusted(variables))
-    return templar.template(trust_as_template((ROLE / "templates" / template).read_text()))
+    return render_role_template("backup_schedule", template, variables)
 
 
 def units(root: Path, env_file: str, log_dir: str) -> dict[str, str]:

@@ -18,6 +18,10 @@ from pathlib import Path
 
 import yaml
 
+if __package__ in (None, ""):  # run as a script: the repository root holds `deploy`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from deploy.ansible_templates import render_role_template  # noqa: E402
+
 ROLE = Path(__file__).resolve().parents[2] / "ansible" / "roles" / "backup_schedule"
 OPTIONS = {  # flag -> the role variable it sets
     "bucket": "sanctum_backup_bucket",
@@ -38,23 +42,9 @@ OPTIONS = {  # flag -> the role variable it sets
 
 def render(values: dict) -> str:
     """The template rendered with the role's defaults and `values` (role variable names)."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
-
-    def trusted(value):
-        if isinstance(value, str):
-            return trust_as_template(value)
-        if isinstance(value, list):
-            return [trusted(v) for v in value]
-        if isinstance(value, dict):
-            return {k: trusted(v) for k, v in value.items()}
-        return value
-
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text()) or {}
     variables = {"ansible_managed": "rendered by deploy/pgbackrest/render_conf.py", **defaults, **values}
-    templar = Templar(loader=DataLoader(), variables=trusted(variables))
-    source = (ROLE / "templates" / "pgbackrest.conf.j2").read_text()
-    return templar.template(trust_as_template(source))
+    return render_role_template("backup_schedule", "pgbackrest.conf.j2", variables)
 
 
 def main(argv: list[str] | None = None) -> int:

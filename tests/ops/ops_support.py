@@ -17,6 +17,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the ops suite runs apart; its helpers share tests/support
 
+from deploy import ansible_templates  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402, F401 - the ops tests import it from here
 
 ANSIBLE = ROOT / "ansible"
@@ -77,23 +78,9 @@ def role_defaults(role: str) -> dict:
 
 def render_role_template(role: str, name: str, **values) -> str:
     """Render a role's template with Ansible's own templating (filters, lazy variables)."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
-
-    def trusted(value):
-        if isinstance(value, str):
-            return trust_as_template(value)
-        if isinstance(value, list):
-            return [trusted(v) for v in value]
-        if isinstance(value, dict):
-            return {k: trusted(v) for k, v in value.items()}
-        return value
-
     variables = {"ansible_managed": "Ansible managed (test rendering)", **role_defaults(role)}
     variables.update(values)
-    templar = Templar(loader=DataLoader(), variables=trusted(variables))
-    source = (ANSIBLE / "roles" / role / "templates" / name).read_text()
-    return templar.template(trust_as_template(source))
+    return ansible_templates.render_role_template(role, name, variables)
 
 
 # --- independent fingerprint of a database's contents (not the tool's algorithm) ---------
