@@ -24,7 +24,6 @@ TEST_PACKAGES := poppler-utils
 SOAK_PACKAGES := iproute2
 # The operations suite (restore drills) and the monitoring suite (promtool, amtool).
 OPS_PACKAGES := nginx pgbackrest openssl systemd
-MONITORING_TEST_PACKAGES := prometheus prometheus-alertmanager shellcheck
 
 export PATH := $(BIN):$(PATH)
 export SANCTUM_CONFIG := $(CONFIG)
@@ -71,6 +70,8 @@ downgrade: deps system ## migrate the database down to base (drops every service
 # MONITORING=1: Prometheus and Alertmanager too (monitoring/local.py), from this terminal.
 MONITORING ?=
 MONITORING_PACKAGES := prometheus prometheus-alertmanager
+# The monitoring suite: promtool, amtool, and shellcheck for the workflows' scripts.
+MONITORING_TEST_PACKAGES := $(MONITORING_PACKAGES) shellcheck
 
 run: migrate ## start every service and the gateway (Ctrl-C stops them; MONITORING=1 adds Prometheus)
 ifeq ($(MONITORING),1)
@@ -108,10 +109,10 @@ test-infra:
 	@scripts/test-infra.sh
 
 test-ops:
-	@scripts/test-ops.sh
+	@OPS_PACKAGES="$(OPS_PACKAGES)" scripts/test-ops.sh
 
 test-monitoring:
-	@scripts/test-monitoring.sh
+	@MONITORING_TEST_PACKAGES="$(MONITORING_TEST_PACKAGES)" scripts/test-monitoring.sh
 
 # The short soak (tests/soak): about three minutes, every kind of fault once.
 test-soak:

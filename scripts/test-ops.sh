@@ -8,7 +8,9 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 # nginx: `nginx -t` on the rendered config and the TLS proxy in front of moto;
 # pgbackrest: WAL archiving; systemd: systemd-analyze for the backup timers.
-scripts/ensure-system.sh nginx pgbackrest openssl systemd
+# (the list is the Makefile's OPS_PACKAGES: run it as `make test-ops`)
+# shellcheck disable=SC2086 # a list of package names, split on purpose
+scripts/ensure-system.sh ${OPS_PACKAGES:?run it as make test-ops}
 # Docker Compose v2 (no engine): `config` on compose.yaml with each phase's environment.
 SANCTUM_COMPOSE_BIN=$(tests/ops/ensure-compose.sh)
 export SANCTUM_COMPOSE_BIN
