@@ -35,7 +35,7 @@ from werkzeug.wrappers import Request, Response
 from gateway.revocations import RevokedSessions
 from services.kit import config, error_reports, metrics, service_auth, tokens
 from services.kit.amqp import BROKER_DOWN
-from services.kit.cache import UserCache
+from services.kit.cache import CachedEntry, UserCache
 from services.kit.errors import (
     RateLimited,
     SanctumError,
@@ -90,9 +90,8 @@ def error_response(error: SanctumError) -> Response:
 REVALIDATE = "private, no-cache"  # keep it, but ask again (with If-None-Match) each time
 
 
-def cacheable_response(payload, request) -> Response:
+def cacheable_response(body: bytes, request) -> Response:
     """A JSON answer with an ETag; 304 and no body when the client's copy is current."""
-    body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {**JSON_HEADERS, "Cache-Control": REVALIDATE, "ETag": tag}
     if request is not None and request.if_none_match.contains_weak(tag.strip('"')):
@@ -379,9 +378,9 @@ class Route(HttpRequestHandler):
         try:
             call = self.build_call(request)
             if self.cached is not None:
-                hit = self.caches.reader(self.cached.namespace).peek(call.user_id, self.cached.name(call))
-                if hit is not None:
-                    return self.response_from_result(hit, request)
+                entry = self.caches.reader(self.cached.namespace).peek(call.user_id, self.cached.name(call))
+                if entry is not None:
+                    return self.response_from_entry(entry, request)
             context_data = service_auth.stamp({}, self.container.service_name)
             args, kwargs = (call,), request.path_values
             self.check_signature(args, kwargs)
@@ -406,11 +405,25 @@ class Route(HttpRequestHandler):
             return result
         if result is None and self.status == 204:
             return Response(status=204, headers={"Cache-Control": "no-store"})
+        return self.response_from_body(self.render(result), request)
+
+    def response_from_entry(self, entry: CachedEntry, request):
+        """A cache hit: the body rendered from this entry before, or rendered now and
+        kept beside it (the response schema's dump is most of a hit's cost)."""
+        if entry.rendered is None:
+            entry.rendered = self.render(entry.value)
+            entry.keep_rendered(entry.rendered)
+        return self.response_from_body(entry.rendered, request)
+
+    def render(self, result) -> bytes:
         if self.response_schema is not None:
             result = self.response_schema.dump(result)
+        return b"" if result is None else orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
+
+    def response_from_body(self, body: bytes, request):
         if self.etag:
-            return cacheable_response(result, request)
-        return json_response(result, self.status)
+            return cacheable_response(body, request)
+        return Response(body, status=self.status, headers=JSON_HEADERS)
 
     def response_from_exception(self, exc):
         if isinstance(exc, ServiceAuthFailed):

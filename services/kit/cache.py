@@ -16,6 +16,9 @@ The gateway answers a cache hit itself, without the RPC hop (``peek``; gateway/h
 ``CachedRead``): the key of a read is one function of its name and query
 (``read_name``), used by the service that fills the entry and by the gateway that
 peeks at it. A miss, or Redis being unreachable, goes to the service as before.
+What the gateway makes of an entry (its HTTP body) is kept beside it under the same
+generation (``CachedEntry.keep_rendered``), so the next hit is sent as it is: a write
+makes both unreachable at once.
 """
 
 from __future__ import annotations
@@ -41,12 +44,40 @@ return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
 """
 
 
+PEEK = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+local entry = ARGV[1] .. generation .. ':' .. ARGV[2]
+local rendered = redis.call('GET', entry .. ARGV[3])
+if rendered then return {generation, 'rendered', rendered} end
+return {generation, 'value', redis.call('GET', entry)}
+"""
+RENDERED = "|rendered"
+
+
 def read_name(name: str, query: dict | None = None) -> str:
     """The cache entry's name for a read and its query: the same on both sides of an
     RPC (the service that fills it, the gateway that peeks at it)."""
     if not query:
         return name
     return f"{name}:{json.dumps(query, sort_keys=True, default=str, separators=(',', ':'))}"
+
+
+class CachedEntry:
+    """What a reader found in the cache: the service's value, or the bytes a reader
+    rendered from it before (then ``value`` is not loaded at all)."""
+
+    def __init__(self, cache: UserCache, key: str, value=None, rendered: bytes | None = None):
+        self._cache = cache
+        self._key = key
+        self.value = value
+        self.rendered = rendered
+
+    def keep_rendered(self, body: bytes) -> None:
+        """Keep what was made of ``value`` beside it, under the same generation."""
+        try:
+            self._cache.redis.set(self._key + RENDERED, body, ex=self._cache.ttl)
+        except RedisError:
+            pass
 
 
 class UserCache:
@@ -56,6 +87,7 @@ class UserCache:
         self.service = service or namespace  # the metrics' label
         self.ttl = ttl_seconds
         self._read = redis.register_script(READ)
+        self._peek = redis.register_script(PEEK)
         self._distrust_until = 0.0
         self._undelivered: set[str] = set()  # users whose invalidation Redis did not take
 
@@ -68,17 +100,22 @@ class UserCache:
     def _trusted(self) -> bool:
         return time.monotonic() >= self._distrust_until
 
-    def peek(self, user_id: str, name: str):
-        """The cached value of ``name`` for this user, or None (not cached, or Redis
-        unreachable): nothing is loaded or stored."""
+    def peek(self, user_id: str, name: str) -> CachedEntry | None:
+        """The cached entry ``name`` for this user, or None (not cached, or Redis
+        unreachable): nothing is loaded from the database or stored."""
         try:
-            _, cached = self._read(keys=[self._generation_key(user_id)],
-                                   args=[self._prefix(user_id), name])
+            generation, kind, cached = self._peek(keys=[self._generation_key(user_id)],
+                                                  args=[self._prefix(user_id), name, RENDERED])
         except RedisError:
             return None
         metrics.count("sanctum_cache_requests_total", service=self.service,
                       result="miss" if cached is None else "hit")
-        return None if cached is None else orjson.loads(cached)
+        if cached is None:
+            return None
+        key = f"{self._prefix(user_id)}{generation.decode()}:{name}"
+        if kind == b"rendered":
+            return CachedEntry(self, key, rendered=cached)
+        return CachedEntry(self, key, value=orjson.loads(cached))
 
     def get_or_load(self, user_id: str, name: str, load: Callable[[], object]):
         """The cached value of ``name`` for this user, or ``load()`` (then cached)."""

@@ -213,3 +213,23 @@ def test_a_database_error_raised_from_inside_another_is_withheld_too(migrated_da
     output = stream.getvalue()
     assert output and secret not in output
     assert "DataError" in json.loads(output)["exc_info"]
+
+
+def test_a_rendered_entry_is_sent_as_kept_until_a_write_makes_both_unreachable(redis):
+    from services.kit.cache import UserCache
+
+    cache = UserCache(redis, "test-cache", service="test")
+    user = "00000000-0000-4000-8000-000000000001"
+    try:
+        assert cache.peek(user, "shifts") is None
+        assert cache.get_or_load(user, "shifts", lambda: {"items": [1]}) == {"items": [1]}
+        found = cache.peek(user, "shifts")
+        assert found.value == {"items": [1]} and found.rendered is None
+        found.keep_rendered(b'{"items":[1]}')
+        again = cache.peek(user, "shifts")
+        assert again.rendered == b'{"items":[1]}' and again.value is None  # not loaded at all
+        assert cache.peek(user, "other") is None  # kept per entry, not per user
+        cache.invalidate(user)
+        assert cache.peek(user, "shifts") is None  # the value and its rendering, both gone
+    finally:
+        cache.forget(user)
