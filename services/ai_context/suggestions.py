@@ -4,6 +4,7 @@ burst of shifts costs no calls to those services."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import datetime
 
@@ -17,6 +18,20 @@ from services.kit.contracts.dbt import HELPED, USED
 from services.kit.records import to_dict, utcnow
 
 SHOWN = ("state", "level", "skill_id", "skill", "text", "as_of", "created_at")
+HELD = ("shift_id", "as_of", "state", "level", "skill_id", "skill", "text", "shown_at", "created_at")
+
+
+@functools.cache
+def _replace_older():
+    """One statement for a batch of users (executemany), built and compiled once: a
+    multi-row VALUES was compiled again for every batch, most of this handler's CPU."""
+    table = Suggestion.__table__
+    inserted = insert(table)
+    return (inserted.on_conflict_do_update(
+        index_elements=[table.c.user_id],
+        set_={name: inserted.excluded[name] for name in HELD},
+        where=table.c.as_of < inserted.excluded.as_of)
+        .returning(table.c.user_id))
 
 
 def medications_of(db: Session, user_ids: list[str]) -> dict[str, list[str]]:
@@ -57,13 +72,8 @@ def prepare(db: Session, shifts: list[dict], fitting) -> list[str]:
                      "level": level, "skill_id": skill["skill_id"] if skill else None,
                      "skill": brief(skill), "text": replies.suggestion(state, level, skill),
                      "shown_at": None, "created_at": utcnow()})
-    # One statement for the batch: a suggestion is replaced only by one for a newer shift.
-    inserted = insert(Suggestion).values(rows)
-    changed = inserted.on_conflict_do_update(
-        index_elements=["user_id"],
-        set_={name: inserted.excluded[name] for name in rows[0] if name != "user_id"},
-        where=Suggestion.as_of < inserted.excluded.as_of).returning(Suggestion.user_id)
-    return list(db.scalars(changed))
+    # A suggestion is replaced only by one for a newer shift.
+    return list(db.scalars(_replace_older(), rows))
 
 
 def brief(skill: dict | None) -> dict | None:

@@ -5,6 +5,7 @@ contact. Never a crisis alert. Each once per quiet spell (a row per spell)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -27,11 +28,19 @@ def record_activity(db: Session, events: list[dict]) -> None:
         key = (facts["user_id"], facts["local_date"])
         at = datetime.fromisoformat(event["occurred_at"])
         rows[key] = max(rows.get(key, at), at)
-    statement = insert(ActivityDay).values([
-        {"user_id": user, "day": date.fromisoformat(day), "last_at": at} for (user, day), at in rows.items()])
-    db.execute(statement.on_conflict_do_update(
-        index_elements=[ActivityDay.user_id, ActivityDay.day],
-        set_={"last_at": func.greatest(ActivityDay.last_at, statement.excluded.last_at)}))
+    db.execute(_keep_latest(), [{"user_id": user, "day": date.fromisoformat(day), "last_at": at}
+                                for (user, day), at in rows.items()])
+
+
+@functools.cache
+def _keep_latest():
+    """Built and compiled once; a batch runs it as executemany (a multi-row VALUES
+    was compiled again for every batch)."""
+    table = ActivityDay.__table__
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.user_id, table.c.day],
+        set_={"last_at": func.greatest(table.c.last_at, statement.excluded.last_at)})
 
 
 def claim_quiet(db: Session, now: datetime) -> list[dict]:

@@ -53,10 +53,9 @@ class NotificationsService(ProfileCopy, DomainService):
         except NotFound:
             return None  # the account is gone
 
-    def _run_step(self, crisis_id: str, step: int, context: dict, user_id: str) -> int:
+    def _run_step(self, crisis_id: str, step: int, context: dict, chosen: dict) -> int:
         line = delivery.crisis_line(self.db, context["user"].get("country"))
-        planned = escalation.run_due_step(self.db, crisis_id, step, context, line,
-                                          preferences.of(self.db, user_id), links())
+        planned = escalation.run_due_step(self.db, crisis_id, step, context, line, chosen, links())
         self.db.on_commit(self.delivery.wake)
         return planned
 
@@ -80,7 +79,7 @@ class NotificationsService(ProfileCopy, DomainService):
             return  # seen before
         if not context["contacts"]:
             log.warning("crisis %s: the user has no confirmed contact to alert", crisis["crisis_id"])
-        planned = self._run_step(crisis["crisis_id"], 0, context, crisis["user_id"])
+        planned = self._run_step(crisis["crisis_id"], 0, context, chosen)
         log.info("crisis %s: ladder opened, %d messages planned", crisis["crisis_id"], planned)
 
     @event_handler(NAME, STEP_DUE)
@@ -88,7 +87,8 @@ class NotificationsService(ProfileCopy, DomainService):
         due = event["data"]
         context = self._context(due["user_id"])
         if context is not None:
-            planned = self._run_step(due["crisis_id"], due["step"], context, due["user_id"])
+            planned = self._run_step(due["crisis_id"], due["step"], context,
+                                     preferences.of(self.db, due["user_id"]))
             log.info("crisis %s: step %d, %d messages planned", due["crisis_id"], due["step"], planned)
 
     @rpc

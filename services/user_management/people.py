@@ -223,10 +223,11 @@ def note_sms_opt_out(db: Session, facts: dict) -> None:
 def alert_context(db: Session, user_id: str) -> dict:
     """Who to alert for this user (confirmed contacts, highest priority first), and
     what an alert may say about the user: name, how to reach them, their country."""
-    profile = db.get(UserProfile, user_id)
-    if profile is None:
+    found = db.execute(select(UserProfile, User.email).join(User, User.user_id == UserProfile.user_id)
+                       .where(UserProfile.user_id == user_id)).first()
+    if found is None:
         raise NotFound("account not found")
-    email = db.scalar(select(User.email).where(User.user_id == user_id))
+    profile, email = found
     contacts = db.scalars(
         select(EmergencyContact)
         .where(EmergencyContact.user_id == user_id, EmergencyContact.consent_state == "confirmed")
