@@ -23,6 +23,7 @@ from services.kit.entrypoints import finish_transactions, spawn_worker_or_requeu
 from services.kit.errors import SanctumError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+TRANSIENT = 1  # AMQP delivery mode: kept in memory, never written to the broker's disk
 
 
 class _UnconfirmedPublisher(Publisher):
@@ -34,17 +35,20 @@ class _UnconfirmedPublisher(Publisher):
     that matters. Without confirms the broker cannot report an unroutable
     message either, so ``mandatory`` is off: every service queue is declared at
     migrate time, and a call to one nobody consumes times out like a dead service.
+    For the same reason they are transient (nameko's default is persistent): the broker
+    keeps them in memory only, and one lost with a broker restart is a call timed out,
+    which its caller would see anyway.
     """
 
     def publish(self, payload, **kwargs):
         options = {**self.publish_kwargs, **kwargs}
         headers = {**options.pop("headers", {}), **options.pop("extra_headers", {})}
-        for unused in ("mandatory", "use_confirms", "transport_options", "retry",
+        for unused in ("delivery_mode", "mandatory", "use_confirms", "transport_options", "retry",
                        "retry_policy", "declare"):
             options.pop(unused, None)
         SharedProducer.of(self.amqp_uri).publish(
             payload, headers=headers,
-            delivery_mode=options.pop("delivery_mode", self.delivery_mode),
+            delivery_mode=TRANSIENT,
             priority=options.pop("priority", self.priority),
             expiration=options.pop("expiration", self.expiration),
             serializer=options.pop("serializer", self.serializer),
