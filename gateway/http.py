@@ -378,7 +378,8 @@ class Route(HttpRequestHandler):
         try:
             call = self.build_call(request)
             if self.cached is not None:
-                entry = self.caches.reader(self.cached.namespace).peek(call.user_id, self.cached.name(call))
+                entry = self.caches.reader(self.cached.namespace).peek(
+                    call.user_id, self.cached.name(call), reader=f"{self.method} {self.url}")
                 if entry is not None:
                     return self.response_from_entry(entry, request)
             context_data = service_auth.stamp({}, self.container.service_name)

@@ -635,7 +635,6 @@ def main() -> int:
         prompts = bench.prompt_latency()
         bursts = [bench.reminder_burst(args.reminders, 1), bench.reminder_burst(args.reminders, 2)]
         exported = bench.exports(args.export_days)
-        print("[bench] the POST run again, on a stack that counts no metrics")
         if drawing:
             from monitoring import snapshot
             picture = snapshot.draw(prometheus.url, started_at, time.time(), Path(args.picture),

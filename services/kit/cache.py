@@ -23,6 +23,7 @@ makes both unreachable at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -68,16 +69,14 @@ class CachedEntry:
 
     def __init__(self, cache: UserCache, key: str, value=None, rendered: bytes | None = None):
         self._cache = cache
-        self._key = key
+        self._key = key  # where the rendering is kept (beside the entry, per reader)
         self.value = value
         self.rendered = rendered
 
     def keep_rendered(self, body: bytes) -> None:
         """Keep what was made of ``value`` beside it, under the same generation."""
-        try:
-            self._cache.redis.set(self._key + RENDERED, body, ex=self._cache.ttl)
-        except RedisError:
-            pass
+        with contextlib.suppress(RedisError):  # the next hit renders it again
+            self._cache.redis.set(self._key, body, ex=self._cache.ttl)
 
 
 class UserCache:
@@ -100,19 +99,21 @@ class UserCache:
     def _trusted(self) -> bool:
         return time.monotonic() >= self._distrust_until
 
-    def peek(self, user_id: str, name: str) -> CachedEntry | None:
+    def peek(self, user_id: str, name: str, reader: str = "") -> CachedEntry | None:
         """The cached entry ``name`` for this user, or None (not cached, or Redis
-        unreachable): nothing is loaded from the database or stored."""
+        unreachable): nothing is loaded from the database or stored. ``reader`` names
+        what renders it (a gateway route), so two readers never share a rendering."""
+        suffix = f"{RENDERED}:{reader}"
         try:
             generation, kind, cached = self._peek(keys=[self._generation_key(user_id)],
-                                                  args=[self._prefix(user_id), name, RENDERED])
+                                                  args=[self._prefix(user_id), name, suffix])
         except RedisError:
             return None
         metrics.count("sanctum_cache_requests_total", service=self.service,
                       result="miss" if cached is None else "hit")
         if cached is None:
             return None
-        key = f"{self._prefix(user_id)}{generation.decode()}:{name}"
+        key = f"{self._prefix(user_id)}{generation.decode()}:{name}{suffix}"
         if kind == b"rendered":
             return CachedEntry(self, key, rendered=cached)
         return CachedEntry(self, key, value=orjson.loads(cached))

@@ -229,6 +229,7 @@ def test_a_rendered_entry_is_sent_as_kept_until_a_write_makes_both_unreachable(r
         again = cache.peek(user, "shifts")
         assert again.rendered == b'{"items":[1]}' and again.value is None  # not loaded at all
         assert cache.peek(user, "other") is None  # kept per entry, not per user
+        assert cache.peek(user, "shifts", reader="another route").rendered is None  # and per reader
         cache.invalidate(user)
         assert cache.peek(user, "shifts") is None  # the value and its rendering, both gone
     finally:
