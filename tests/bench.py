@@ -482,7 +482,7 @@ def report_exports(figures: dict) -> None:
           f"3 medications; logged through the API in {figures['seeded_s']:.0f} s):")
     for kind, f in figures["kinds"].items():
         size = f"{f['bytes'] / 2**20:.1f} MiB" if f["bytes"] else "-"
-        drawn = f", the drawing child {f['child_mib']:.0f} MiB at its peak" if f["child_mib"] else ""
+        drawn = f", the child process building it {f['child_mib']:.0f} MiB at its peak" if f["child_mib"] else ""
         print(f"  {kind:<14}{f['status']:<7} {f['seconds']:>6.1f} s to done   {size:>9}   service "
               f"{f['before_mib']:.0f} MiB before, {f['peak_mib']:.0f} at its peak{drawn}")
     print("  (targets: clinician PDF under 10 s, the process drawing it under 200 MB at its peak)")
