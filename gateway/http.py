@@ -301,6 +301,7 @@ class Route(HttpRequestHandler):
         self.path_schemas = path_schemas or {}
         self.etag = etag
         self.cached = cached
+        self.cache_reader = f"{method} {url}"  # whose rendering of a cached entry is whose
         # A status may come with its own body schema instead of the Error schema.
         self.error_bodies = dict(errors) if isinstance(errors, dict) else {}
         self.statuses = self._statuses(set(errors), local)
@@ -379,7 +380,7 @@ class Route(HttpRequestHandler):
             call = self.build_call(request)
             if self.cached is not None:
                 entry = self.caches.reader(self.cached.namespace).peek(
-                    call.user_id, self.cached.name(call), reader=f"{self.method} {self.url}")
+                    call.user_id, self.cached.name(call), reader=self.cache_reader)
                 if entry is not None:
                     return self.response_from_entry(entry, request)
             context_data = service_auth.stamp({}, self.container.service_name)

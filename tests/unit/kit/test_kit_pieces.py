@@ -226,6 +226,10 @@ def test_a_rendered_entry_is_sent_as_kept_until_a_write_makes_both_unreachable(r
         found = cache.peek(user, "shifts")
         assert found.value == {"items": [1]} and found.rendered is None
         found.keep_rendered(b'{"items":[1]}')
+        expiry = {key.decode(): redis.pexpiretime(key) for key in redis.scan_iter(f"test-cache:{user}:g*")}
+        [entry] = [key for key in expiry if key.endswith(":shifts")]
+        [rendering] = [key for key in expiry if key != entry]
+        assert expiry[rendering] == expiry[entry] > 0  # it never outlives the entry it came from
         again = cache.peek(user, "shifts")
         assert again.rendered == b'{"items":[1]}' and again.value is None  # not loaded at all
         assert cache.peek(user, "other") is None  # kept per entry, not per user
