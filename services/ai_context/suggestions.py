@@ -18,7 +18,6 @@ from services.kit.contracts.dbt import HELPED, USED
 from services.kit.records import to_dict, utcnow
 
 SHOWN = ("state", "level", "skill_id", "skill", "text", "as_of", "created_at")
-HELD = ("shift_id", "as_of", "state", "level", "skill_id", "skill", "text", "shown_at", "created_at")
 
 
 @functools.cache
@@ -29,7 +28,8 @@ def _replace_older():
     inserted = insert(table)
     return (inserted.on_conflict_do_update(
         index_elements=[table.c.user_id],
-        set_={name: inserted.excluded[name] for name in HELD},
+        set_={column.name: inserted.excluded[column.name] for column in table.c
+              if not column.primary_key},  # a newer suggestion replaces the whole row
         where=table.c.as_of < inserted.excluded.as_of)
         .returning(table.c.user_id))
 
