@@ -9,6 +9,7 @@ import time
 from functools import partial
 
 import eventlet
+from amqp.exceptions import ChannelError
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
@@ -18,7 +19,7 @@ from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 
 from services.kit import config, error_reports, metrics, service_auth
-from services.kit.amqp import SharedProducer
+from services.kit.amqp import BROKER_DOWN, SharedProducer
 from services.kit.entrypoints import finish_transactions, spawn_worker_or_requeue
 from services.kit.errors import SanctumError, ServiceUnavailable
 
@@ -68,7 +69,15 @@ class _RpcConsumer(RpcConsumer):
             ssl=nameko_config.get(AMQP_SSL_CONFIG_KEY),
             login_method=nameko_config.get(LOGIN_METHOD_CONFIG_KEY),
         )
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except (*BROKER_DOWN, ChannelError):
+            # The broker went away while the call ran: its reply is lost, and the caller
+            # times out (503) and retries with its idempotency key. Raising here would
+            # kill the container, and with it every other call it is running.
+            log.warning("rpc %s: reply not sent, the broker is unreachable", message.delivery_info.get(
+                "routing_key", "?"))
+            return result, exc_info
         self.consumer.ack_message(message)
         return result, exc_info
 

@@ -11,11 +11,15 @@ import json
 import uuid
 from collections import Counter
 
+import eventlet
 import kombu
 import kombu.pools
 import pytest
+from nameko import config as nameko_config
+from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import text
 
+from services.kit import service_auth
 from services.kit.db import database_of, session_scope
 from services.kit.events.outbox import dispatcher_of
 from tests.support import db, probe
@@ -189,3 +193,22 @@ def test_a_publish_the_broker_refuses_stays_pending_and_the_sweep_sends_it_later
                message="the sweep did not publish the refused event once the broker took it")
     assert tap.event_ids() == Counter({event_id: 1})
     tap.delete()
+
+
+def test_a_reply_lost_with_the_broker_costs_that_call_not_the_service(probes, broker, caplog):
+    """The broker dies while a call runs: the reply cannot be sent. The caller times out
+    (and retries, in the gateway's case); the service lives on and answers the next call."""
+    service = probes["kit_probe"]
+    with nameko_config.patch({"AMQP_URI": broker.uri()}):
+        with ClusterRpcClient(context_data=service_auth.stamp({}, "operator"), timeout=30) as client:
+            client.kit_probe.slow.call_async(1.5)
+            eventlet.sleep(0.5)  # the call is running
+            broker.crash()
+            # The call ends, with the broker down, and its reply is tried.
+            wait_until(lambda: not service._worker_threads, timeout=30)
+            broker.start()
+        assert not service._died.ready()  # nameko kills a container whose reply raises
+        assert any("reply not sent" in record.getMessage() for record in caplog.records)
+        kombu.pools.reset()  # the standalone client's pooled connections died with the node
+        with ClusterRpcClient(context_data=service_auth.stamp({}, "operator"), timeout=30) as client:
+            assert client.kit_probe.slow(0) == "done"
