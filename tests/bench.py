@@ -286,11 +286,15 @@ class Bench:
         bare_again = run_wrk(f"http://127.0.0.1:{self.bare_port}", "/ping", seconds, connections)
         return {"bare": bare, "bare_again": bare_again, "post": post, "get": cached_get}
 
+    def stack_pids(self) -> dict[str, int]:
+        """The system's processes (not the bench's own echo service and bare gateway)."""
+        return {name: process.pid for name, process in self.stack.processes.items()
+                if not name.startswith("bench")}
+
     def profile(self, seconds: int = 10) -> dict:
         """A POST load while each process's CPU is metered and py-spy samples the Python
         ones: milliseconds of CPU per logged shift, and where each process spends it."""
-        pids = {name: process.pid for name, process in self.stack.processes.items()
-                if not name.startswith("bench")}
+        pids = self.stack_pids()
         meter = CpuMeter({**{name: [pid] for name, pid in pids.items()}, **system_pids()})
         sampler = Sampler({name: pids[name] for name in PROFILED}, seconds)
         meter.start()
@@ -306,9 +310,7 @@ class Bench:
         """The POST scenario alone on a freshly started stack, with the CPU every process
         spent per shift (the consumers' catching up included)."""
         users = self.register(40)
-        pids = {name: [process.pid] for name, process in self.stack.processes.items()
-                if not name.startswith("bench")}
-        meter = CpuMeter({**pids, **system_pids()})
+        meter = CpuMeter({**{name: [pid] for name, pid in self.stack_pids().items()}, **system_pids()})
         meter.start()
         post = run_wrk(self.base, "/api/v1/mood/shift", self.args.seconds, self.args.connections,
                        "POST", json.dumps(SHIFT_BODY), [u["token"] for u in users])
@@ -473,8 +475,8 @@ class Bench:
         return figures
 
     def memory(self) -> dict:
-        return {name: psutil.Process(p.pid).memory_info().rss / 2**20
-                for name, p in self.stack.processes.items() if not name.startswith("bench")}
+        return {name: psutil.Process(pid).memory_info().rss / 2**20
+                for name, pid in self.stack_pids().items()}
 
 
 def report_exports(figures: dict) -> None:

@@ -17,6 +17,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 # The broker itself is unreachable (or stopped answering).
 BROKER_DOWN = (OSError, AmqpConnectionError, KombuOperationalError)
+# What a publish raises when the broker cannot take the message (down, or it closed the channel).
+PUBLISH_FAILED = (*BROKER_DOWN, ChannelError)
 
 _shared: dict[str, SharedProducer] = {}
 
@@ -51,7 +53,7 @@ class SharedProducer:
                     self._notice_broker_closing()
                     producer.publish(payload, retry=False, **kwargs)
                     return
-                except (*BROKER_DOWN, ChannelError):
+                except PUBLISH_FAILED:
                     self._close()
                     if attempt == 2:
                         raise

@@ -9,7 +9,6 @@ import time
 from functools import partial
 
 import eventlet
-from amqp.exceptions import ChannelError
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
@@ -19,7 +18,7 @@ from nameko.rpc import Responder, RpcConsumer, ServiceRpc, get_rpc_exchange
 from nameko.rpc import Rpc as NamekoRpc
 
 from services.kit import config, error_reports, metrics, service_auth
-from services.kit.amqp import BROKER_DOWN, SharedProducer
+from services.kit.amqp import PUBLISH_FAILED, SharedProducer
 from services.kit.entrypoints import finish_transactions, spawn_worker_or_requeue
 from services.kit.errors import SanctumError, ServiceUnavailable
 
@@ -71,7 +70,7 @@ class _RpcConsumer(RpcConsumer):
         )
         try:
             result, exc_info = responder.send_response(result, exc_info)
-        except (*BROKER_DOWN, ChannelError):
+        except PUBLISH_FAILED:
             # The broker went away while the call ran: its reply is lost, and the caller
             # times out (503) and retries with its idempotency key. Raising here would
             # kill the container, and with it every other call it is running.
